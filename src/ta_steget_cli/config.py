@@ -1,0 +1,518 @@
+"""Loads and validates the TOML config once, into typed, frozen settings.
+
+Every mistake becomes one `ConfigError` line naming the file, the key, what was found and what
+was expected. Secrets never come from the config's plain text: they come from the environment,
+or from a `secrets_file` the config points to, which must be readable by its owner only.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from collections.abc import Mapping
+import dataclasses as dc
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import KOMMUNER
+from .errors import ConfigError
+
+AUTH_MODES = ("system_user", "ticket", "bearer", "basic")
+ENVIRONMENTS = ("sod", "qaonline", "online")
+ACTIVITY_KINDS = ("appointment", "document", "chat", "formSubmission", "mailing")
+LANGUAGES = ("sv", "en")
+SECRET_NAMES = (
+    "TASTEGET_TICKET",
+    "TASTEGET_APP_TOKEN",
+    "TASTEGET_SYSTEM_TOKEN",
+    "TASTEGET_PRIVATE_KEY_FILE",
+    "TASTEGET_ACCESS_TOKEN",
+    "TASTEGET_USERNAME",
+    "TASTEGET_PASSWORD",
+    "TASTEGET_SMTP_PASSWORD",
+)
+APP_NAME = "tasteget"
+
+
+@dataclass(frozen=True)
+class SuperOfficeSettings:
+    api_url: str | None = None
+    tenant: str | None = None
+    environment: str = "online"
+    login_url: str | None = None  # overrides https://{environment}.superoffice.com (tests, sandbox)
+    auth: str = "system_user"
+    page_size: int = 1000
+    requests_per_second: float = 10.0
+    timeout_seconds: float = 30.0
+    max_retries: int = 6
+    max_retry_seconds: float = 120.0
+    ticket_cache: Path | None = None  # where a system-user ticket is cached (0600)
+
+
+@dataclass(frozen=True)
+class MoveStatusSettings:
+    field: str = "SuperOffice:7"
+    values: Mapping[str, int] = dc.field(default_factory=dict)
+    moved_to_field: str | None = None
+    moved_to_values: Mapping[str, int] = dc.field(default_factory=dict)  # kommun -> list item id
+    move_date_field: str | None = None
+
+
+@dataclass(frozen=True)
+class PreferredContactSettings:
+    field: str | None = None
+    values: Mapping[str, int] = dc.field(default_factory=dict)  # "phone"/"email" -> list item id
+
+
+@dataclass(frozen=True)
+class FirstResponseSettings:
+    working_days: int = 5
+    lookback_days: int = 120
+    activity_kinds: tuple[str, ...] = ("appointment", "document", "chat")
+    ignore_registered_by: tuple[str, ...] = ()
+    closed_days: tuple[str, ...] = ()  # extra closed days, YYYY-MM-DD
+
+
+@dataclass(frozen=True)
+class PurgeSettings:
+    inactive_years: int = 5
+    activity_kinds: tuple[str, ...] = ("appointment", "document", "chat", "formSubmission")
+    keep_emarketing_consent: bool = True
+    newsletter_interest: int | None = None
+    data_dir: Path = dc.field(default_factory=lambda: default_data_dir())
+    max_plan_age_days: int = 14
+    max_share: float = 0.20
+    backup_retention_days: int = 30
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    starttls: bool = True
+    ssl: bool = False
+    sender: str | None = None
+    username: str | None = None
+    outbox: Path = Path("outbox")
+    recipients: Mapping[str, tuple[str, ...]] = dc.field(default_factory=dict)  # kommun/"region"
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    yearly_goal: int = 400
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    superoffice: SuperOfficeSettings
+    kommuner: Mapping[str, int]  # kommun name -> persint list item id, all eight
+    move_status: MoveStatusSettings
+    preferred_contact: PreferredContactSettings
+    first_response: FirstResponseSettings
+    purge: PurgeSettings
+    notify: NotifySettings
+    report: ReportSettings
+    lang: str = "sv"
+    secrets_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Secrets from the environment. `repr` never shows values."""
+
+    values: Mapping[str, str] = dc.field(default_factory=dict, repr=False)
+
+    def get(self, name: str) -> str | None:
+        value = self.values.get(name)
+        return value or None
+
+    def require(self, name: str, why: str) -> str:
+        value = self.get(name)
+        if not value:
+            raise ConfigError(f"{name} is not set in the environment; {why} needs it")
+        return value
+
+    def all_values(self) -> list[str]:
+        """Every secret value, for redaction."""
+        return [v for v in self.values.values() if v]
+
+
+# ---------------------------------------------------------------- locations
+
+
+def default_config_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / APP_NAME
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / APP_NAME
+
+
+def config_path(explicit: Path | None) -> Path:
+    """--config, else $TASTEGET_CONFIG, else the platform config dir."""
+    if explicit is not None:
+        return explicit
+    env = os.environ.get("TASTEGET_CONFIG")
+    if env:
+        return Path(env)
+    return default_config_dir() / "config.toml"
+
+
+# ---------------------------------------------------------------- validation helpers
+
+
+class _Reader:
+    """Reads one table of the TOML document, reporting mistakes with file and key."""
+
+    def __init__(self, path: Path | None, table: Mapping[str, Any], prefix: str) -> None:
+        self.path = path
+        self.table = table
+        self.prefix = prefix
+
+    def where(self, key: str) -> str:
+        name = str(self.path) if self.path else "config"
+        return f"{name}: [{self.prefix}] {key}" if self.prefix else f"{name}: {key}"
+
+    def fail(self, key: str, found: object, expected: str) -> ConfigError:
+        shown = "nothing" if found is _MISSING else f"{found!r} ({_type_name(found)})"
+        return ConfigError(f"{self.where(key)}: found {shown}, expected {expected}")
+
+    def raw(self, key: str, default: object = None, *, required: bool = False) -> Any:
+        if key not in self.table:
+            if required:
+                raise self.fail(key, _MISSING, "a value (the key is required)")
+            return default
+        return self.table[key]
+
+    def string(self, key: str, default: str | None = None, *, required: bool = False) -> Any:
+        value = self.raw(key, default, required=required)
+        if value is None or isinstance(value, str):
+            return value or default
+        raise self.fail(key, value, "a string")
+
+    def integer(self, key: str, default: int, lo: int | None = None, hi: int | None = None) -> int:
+        value = self.raw(key, default)
+        expected = "an integer" + _range_text(lo, hi)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(key, value, expected)
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise self.fail(key, value, expected)
+        return value
+
+    def number(self, key: str, default: float, lo: float, hi: float | None = None) -> float:
+        value = self.raw(key, default)
+        expected = "a number" + _range_text(lo, hi)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(key, value, expected)
+        if value < lo or (hi is not None and value > hi):
+            raise self.fail(key, value, expected)
+        return float(value)
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.raw(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(key, value, "true or false")
+        return value
+
+    def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.raw(key, default)
+        if value not in choices:
+            raise self.fail(key, value, "one of " + ", ".join(choices))
+        return value
+
+    def strings(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = self.raw(key, list(default))
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(key, value, "a list of strings")
+        return tuple(value)
+
+    def kinds(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = self.strings(key, default)
+        for kind in value:
+            if kind not in ACTIVITY_KINDS:
+                raise self.fail(key, kind, "activity kinds among " + ", ".join(ACTIVITY_KINDS))
+        return value
+
+    def table_of(self, key: str) -> _Reader:
+        value = self.raw(key, {})
+        if not isinstance(value, dict):
+            raise self.fail(key, value, "a table")
+        prefix = f"{self.prefix}.{key}" if self.prefix else key
+        return _Reader(self.path, value, prefix)
+
+    def ids(self, key: str) -> dict[str, int]:
+        """A table of name -> positive list item id."""
+        sub = self.table_of(key)
+        out: dict[str, int] = {}
+        for name, value in sub.table.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise sub.fail(name, value, "a positive list item id")
+            out[name] = value
+        return out
+
+    def path_value(self, key: str, default: Path | None) -> Path | None:
+        value = self.string(key, None)
+        return Path(value).expanduser() if value else default
+
+
+class _Missing:
+    pass
+
+
+_MISSING = _Missing()
+
+
+def _type_name(value: object) -> str:
+    return {
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "string",
+        list: "list",
+        dict: "table",
+    }.get(type(value), type(value).__name__)
+
+
+def _range_text(lo: float | None, hi: float | None) -> str:
+    if lo is not None and hi is not None:
+        return f" from {lo} to {hi}"
+    if lo is not None:
+        return f" of at least {lo}"
+    return ""
+
+
+def kommun_name(name: str) -> str | None:
+    """The canonical municipality name for `name`, matched without regard to case."""
+    folded = name.strip().casefold()
+    for kommun in KOMMUNER:
+        if kommun.casefold() == folded:
+            return kommun
+    return None
+
+
+# ---------------------------------------------------------------- sections
+
+
+def _superoffice(root: _Reader) -> SuperOfficeSettings:
+    so = root.table_of("superoffice")
+    api_url = so.string("api_url")
+    tenant = so.string("tenant")
+    if not api_url and not tenant:
+        raise so.fail("api_url", _MISSING, "api_url, or tenant (and environment) to resolve it")
+    if api_url and not api_url.rstrip("/").endswith("/api"):
+        raise so.fail("api_url", api_url, "the tenant's API root ending in /api")
+    return SuperOfficeSettings(
+        api_url=api_url.rstrip("/") if api_url else None,
+        tenant=tenant,
+        environment=so.choice("environment", "online", ENVIRONMENTS),
+        login_url=(so.string("login_url") or "").rstrip("/") or None,
+        auth=so.choice("auth", "system_user", AUTH_MODES),
+        page_size=so.integer("page_size", 1000, 1, 5000),
+        requests_per_second=so.number("requests_per_second", 10.0, 0.1, 100.0),
+        timeout_seconds=so.number("timeout_seconds", 30.0, 0.1, 600.0),
+        max_retries=so.integer("max_retries", 6, 0, 20),
+        max_retry_seconds=so.number("max_retry_seconds", 120.0, 0.0, 3600.0),
+        ticket_cache=so.path_value("ticket_cache", None),
+    )
+
+
+def _kommuner(root: _Reader) -> dict[str, int]:
+    raw = root.ids("kommuner")
+    sub = root.table_of("kommuner")
+    out: dict[str, int] = {}
+    for name, item_id in raw.items():
+        canonical = kommun_name(name)
+        if canonical is None:
+            raise sub.fail(name, name, "one of the eight municipalities: " + ", ".join(KOMMUNER))
+        out[canonical] = item_id
+    missing = [k for k in KOMMUNER if k not in out]
+    if missing:
+        raise sub.fail(missing[0], _MISSING, "an interest (persint) id for every municipality")
+    return {k: out[k] for k in KOMMUNER}
+
+
+def _move_status(root: _Reader) -> MoveStatusSettings:
+    ms = root.table_of("move_status")
+    values = ms.ids("values")
+    if not values:
+        raise ms.fail("values", _MISSING, "a table of status key -> list item id")
+    moved_to = ms.ids("moved_to_values")
+    for name in moved_to:
+        if kommun_name(name) is None:
+            raise ms.table_of("moved_to_values").fail(name, name, "a municipality name")
+    return MoveStatusSettings(
+        field=ms.string("field", "SuperOffice:7"),
+        values=values,
+        moved_to_field=ms.string("moved_to_field"),
+        moved_to_values={kommun_name(k) or k: v for k, v in moved_to.items()},
+        move_date_field=ms.string("move_date_field"),
+    )
+
+
+def _preferred_contact(root: _Reader) -> PreferredContactSettings:
+    pc = root.table_of("preferred_contact")
+    return PreferredContactSettings(field=pc.string("field"), values=pc.ids("values"))
+
+
+def _first_response(root: _Reader) -> FirstResponseSettings:
+    fr = root.table_of("first_response")
+    closed = fr.strings("closed_days", ())
+    for day in closed:
+        try:
+            _parse_day(day)
+        except ValueError:
+            raise fr.fail("closed_days", day, "dates as YYYY-MM-DD") from None
+    return FirstResponseSettings(
+        working_days=fr.integer("working_days", 5, 1, 60),
+        lookback_days=fr.integer("lookback_days", 120, 1, 3660),
+        activity_kinds=fr.kinds("activity_kinds", ("appointment", "document", "chat")),
+        ignore_registered_by=fr.strings("ignore_registered_by", ()),
+        closed_days=closed,
+    )
+
+
+def _parse_day(text: str) -> Any:
+    from datetime import date
+
+    return date.fromisoformat(text)
+
+
+def _purge(root: _Reader) -> PurgeSettings:
+    pu = root.table_of("purge")
+    interest = pu.raw("newsletter_interest", None)
+    if interest is not None and (
+        isinstance(interest, bool) or not isinstance(interest, int) or interest <= 0
+    ):
+        raise pu.fail("newsletter_interest", interest, "a positive interest (persint) id")
+    return PurgeSettings(
+        inactive_years=pu.integer("inactive_years", 5, 1, 50),
+        activity_kinds=pu.kinds(
+            "activity_kinds", ("appointment", "document", "chat", "formSubmission")
+        ),
+        keep_emarketing_consent=pu.boolean("keep_emarketing_consent", True),
+        newsletter_interest=interest,
+        data_dir=pu.path_value("data_dir", None) or default_data_dir(),
+        max_plan_age_days=pu.integer("max_plan_age_days", 14, 0, 3650),
+        max_share=pu.number("max_share", 0.20, 0.0, 1.0),
+        backup_retention_days=pu.integer("backup_retention_days", 30, 0, 3650),
+    )
+
+
+def _notify(root: _Reader) -> NotifySettings:
+    no = root.table_of("notify")
+    rec = no.table_of("recipients")
+    recipients: dict[str, tuple[str, ...]] = {}
+    for name in rec.table:
+        canonical = "region" if name.casefold() == "region" else kommun_name(name)
+        if canonical is None:
+            raise rec.fail(name, name, "a municipality name or 'region'")
+        addresses = rec.strings(name, ())
+        for address in addresses:
+            if "@" not in address:
+                raise rec.fail(name, address, "e-mail addresses")
+        recipients[canonical] = addresses
+    return NotifySettings(
+        smtp_host=no.string("smtp_host"),
+        smtp_port=no.integer("smtp_port", 587, 1, 65535),
+        starttls=no.boolean("starttls", True),
+        ssl=no.boolean("ssl", False),
+        sender=no.string("from"),
+        username=no.string("username"),
+        outbox=no.path_value("outbox", Path("outbox")) or Path("outbox"),
+        recipients=recipients,
+    )
+
+
+def _report(root: _Reader) -> ReportSettings:
+    rep = root.table_of("report")
+    return ReportSettings(yearly_goal=rep.integer("yearly_goal", 400, 0))
+
+
+def parse_config(document: Mapping[str, Any], path: Path | None = None) -> Config:
+    """Validate a parsed TOML document into a Config."""
+    root = _Reader(path, document, "")
+    return Config(
+        path=path,
+        superoffice=_superoffice(root),
+        kommuner=_kommuner(root),
+        move_status=_move_status(root),
+        preferred_contact=_preferred_contact(root),
+        first_response=_first_response(root),
+        purge=_purge(root),
+        notify=_notify(root),
+        report=_report(root),
+        lang=root.choice("lang", "sv", LANGUAGES),
+        secrets_file=root.path_value("secrets_file", None),
+    )
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate the config file at `path`."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no config file there; copy config.example.toml, or pass --config, "
+            "or try the built-in tenant with --sandbox"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
+    try:
+        document = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: the config file is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config(document, path)
+
+
+# ---------------------------------------------------------------- secrets
+
+
+def load_secrets(config: Config | None, environ: Mapping[str, str] | None = None) -> Secrets:
+    """Secrets from the environment, then from the config's secrets_file (owner-only)."""
+    env = os.environ if environ is None else environ
+    values = {name: env[name] for name in SECRET_NAMES if env.get(name)}
+    if config is not None and config.secrets_file is not None:
+        for name, value in _read_secrets_file(config.secrets_file).items():
+            values.setdefault(name, value)
+    return Secrets(values)
+
+
+def _read_secrets_file(path: Path) -> dict[str, str]:
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        raise ConfigError(f"{path}: secrets_file does not exist or cannot be read") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            f"{path}: secrets_file is readable by others (mode {stat.S_IMODE(mode):o}); "
+            f"expected 600: run chmod 600 {path}"
+        )
+    out: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep or name not in SECRET_NAMES:
+            raise ConfigError(
+                f"{path}:{number}: found a line that is not NAME=value with NAME among "
+                + ", ".join(SECRET_NAMES)
+            )
+        out[name] = value.strip()
+    return out
+
+
+def group_or_world_readable(path: Path) -> bool:
+    """True when others than the owner can read `path` (a warning for files holding secrets)."""
+    try:
+        return bool(path.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH))
+    except OSError:
+        return False

@@ -1,0 +1,59 @@
+"""Plain dataclasses that flow between the register, the services and the output."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A row of the Person archive, in domain terms. Datetimes are timezone-aware UTC."""
+
+    person_id: int
+    name: str
+    registered: datetime | None
+    email: str | None = None
+    phone: str | None = None
+    our_contact: str | None = None
+    updated: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """A row of the PersonActivity archive. `kind` is the $entities name of its row."""
+
+    person_id: int
+    kind: str
+    date: datetime | None
+    registered: datetime | None
+    registered_by: str
+    registered_by_full_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class OverdueItem:
+    """One line of the overdue list (spec: `tasteget overdue`)."""
+
+    person_id: int
+    name: str
+    kommuner: tuple[str, ...]
+    registered: date
+    due: date
+    working_days_overdue: int
+    status: str  # "overdue" | "due_soon"
+    email: str | None
+    phone: str | None
+    preferred_contact: str | None  # "phone" | "email" | None
+    our_contact: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeCandidate:
+    """One person the yearly purge would remove."""
+
+    person_id: int
+    name: str
+    registered: date | None
+    last_activity: date | None
+    kommuner: tuple[str, ...] = field(default=())

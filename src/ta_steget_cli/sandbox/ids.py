@@ -1,0 +1,60 @@
+"""The sandbox tenant's fixed identifiers: its ids, credentials and users.
+
+Both the sandbox tenant and the `--sandbox` config read them from here, so the two cannot drift.
+None of these are secrets: the sandbox holds only made-up people and runs on loopback.
+"""
+
+from __future__ import annotations
+
+CONTEXT_IDENTIFIER = "Cust00000"
+TICKET = "7T:dGFzdGVnZXQtc2FuZGJveC10aWNrZXQ="
+APP_TOKEN = "sandbox-app-token"
+CLIENT_ID = "sandbox-client-id"
+SYSTEM_TOKEN = "Sandbox-SystemToken-8b1f"
+ACCESS_TOKEN = "8A:dGFzdGVnZXQtc2FuZGJveC1hY2Nlc3M="
+BASIC_USER = "sandbox"
+BASIC_PASSWORD = "sandbox"
+
+# persint list items: one interest per municipality, and the newsletter.
+KOMMUN_INTERESTS: dict[str, int] = {
+    "Berg": 101,
+    "Bräcke": 102,
+    "Härjedalen": 103,
+    "Krokom": 104,
+    "Ragunda": 105,
+    "Strömsund": 106,
+    "Åre": 107,
+    "Östersund": 108,
+}
+NEWSLETTER_INTEREST = 110
+OTHER_INTERESTS: dict[int, str] = {110: "Nyhetsbrev", 111: "Jobb i länet", 112: "Boende"}
+
+# Person UDEF fields (ProgId -> list definition id) and their list items.
+MOVE_STATUS_FIELD = "SuperOffice:7"
+MOVE_STATUS_LIST = 40
+MOVE_STATUS_VALUES: dict[str, int] = {
+    "interested": 201,
+    "planning": 202,
+    "moved": 203,
+    "not_moving": 204,
+}
+MOVE_STATUS_NAMES: dict[int, str] = {
+    201: "Intresserad",
+    202: "Planerar flytt",
+    203: "Har flyttat",
+    204: "Flyttar inte",
+}
+MOVED_TO_FIELD = "SuperOffice:8"
+MOVED_TO_LIST = 41
+MOVED_TO_VALUES: dict[str, int] = {name: 300 + i for i, name in enumerate(KOMMUN_INTERESTS, 1)}
+MOVE_DATE_FIELD = "SuperOffice:9"
+PREFERRED_CONTACT_FIELD = "SuperOffice:10"
+PREFERRED_CONTACT_LIST = 42
+PREFERRED_CONTACT_VALUES: dict[str, int] = {"phone": 401, "email": 402}
+PREFERRED_CONTACT_NAMES: dict[int, str] = {401: "Telefon", 402: "E-post"}
+
+# Users who register activities. FORM and MAIL are not move guides: their activities are
+# never a first response (FORM via ignore_registered_by, MAIL because mailings do not count).
+FORM_USER = ("FORM", "Formulär")
+MAILING_USER = ("MAIL", "Utskick")
+SYSTEM_USER = ("SYS", "Systemanvändare")
