@@ -58,3 +58,28 @@ PREFERRED_CONTACT_NAMES: dict[int, str] = {401: "Telefon", 402: "E-post"}
 FORM_USER = ("FORM", "Formulär")
 MAILING_USER = ("MAIL", "Utskick")
 SYSTEM_USER = ("SYS", "Systemanvändare")
+
+# Move guides (made up): (associate id, login, full name, municipality or "region").
+# One or two per municipality, and two at the region, so every area has someone to answer.
+MOVE_GUIDES: tuple[tuple[int, str, str, str], ...] = (
+    (11, "ANLA", "Anna Lind", "Berg"),
+    (12, "BOSV", "Bo Svedin", "Bräcke"),
+    (13, "CEHO", "Cecilia Holm", "Härjedalen"),
+    (14, "DAEK", "David Ek", "Härjedalen"),
+    (15, "ELNY", "Elin Nyberg", "Krokom"),
+    (16, "FRAS", "Fredrik Åslund", "Ragunda"),
+    (17, "GUST", "Gunilla Ström", "Strömsund"),
+    (18, "HAOL", "Hanna Olsson", "Åre"),
+    (19, "IDPE", "Ida Persson-Öhman", "Åre"),
+    (20, "JOLI", "Johan Lindqvist", "Östersund"),
+    (21, "KAMA", "Karin Malm", "Östersund"),
+    (22, "LEBJ", "Lena Björk", "region"),
+    (23, "MANO", "Magnus Norén", "region"),
+)
+# Associate ids of the non-guide users above (FORM_USER, MAILING_USER, SYSTEM_USER).
+FORM_ASSOCIATE_ID = 2
+MAILING_ASSOCIATE_ID = 3
+SYSTEM_ASSOCIATE_ID = 1
+# Forms that create persons (createdByForm list items).
+FORMS: dict[int, str] = {1: "Intresseanmälan tasteget.nu", 2: "Kontakt via kommunens webbplats"}
+RETENTION_DAYS = 14
