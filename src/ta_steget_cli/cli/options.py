@@ -1,0 +1,38 @@
+"""Options shared by every listing command, defined once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..output import Format
+
+FormatOption = Annotated[
+    Format | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="table, json or csv (default: table on a terminal, else json).",
+        case_sensitive=False,
+        show_default=False,
+    ),
+]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write the list to this file.", show_default=False),
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Read the register as it stood at the end of this day (YYYY-MM-DD; default today).",
+        show_default=False,
+        metavar="YYYY-MM-DD",
+    ),
+]
+KommunOption = Annotated[
+    str | None,
+    typer.Option("--kommun", "-k", help="Municipality name (any case).", show_default=False),
+]

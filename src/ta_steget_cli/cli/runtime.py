@@ -1,0 +1,128 @@
+"""What every command needs: the config, the client, today's date, the language, stderr."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.console import Console
+
+from ..config import (
+    Config,
+    Secrets,
+    config_path,
+    group_or_world_readable,
+    kommun_name,
+    load_config,
+    load_secrets,
+    sandbox_config,
+    sandbox_secrets,
+)
+from ..errors import UsageError
+from ..workdays import today_stockholm
+
+if TYPE_CHECKING:
+    from ..superoffice import SuperOfficeClient
+
+log = logging.getLogger("ta_steget_cli.cli")
+
+SANDBOX_PERSONS = 3000
+SANDBOX_SEED = 1
+
+
+@dataclass
+class Runtime:
+    config_path: Path | None = None
+    sandbox: bool = False
+    verbose: bool = False
+    lang_option: str | None = None
+    _config: Config | None = field(default=None, repr=False)
+    _client: SuperOfficeClient | None = field(default=None, repr=False)
+    redacting_handler: ClassVar[logging.Handler | None] = None
+
+    @property
+    def err(self) -> Console:
+        return Console(stderr=True)
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = self._load_config()
+        return self._config
+
+    def _load_config(self) -> Config:
+        if self.sandbox:
+            return sandbox_config()
+        path = config_path(self.config_path)
+        config = load_config(path)
+        secrets = load_secrets(config)
+        if secrets.values and group_or_world_readable(path) and _holds_secret_text(path):
+            self.err.print(f"warning: {path} looks like it holds secrets and others can read it")
+        return config
+
+    @property
+    def lang(self) -> str:
+        return self.lang_option or self.config.lang
+
+    def secrets(self) -> Secrets:
+        return sandbox_secrets() if self.sandbox else load_secrets(self.config)
+
+    def client(self, today: date | None = None) -> SuperOfficeClient:
+        """The SuperOffice client; with --sandbox, over an in-process sandbox tenant laid out
+        around `today` (so that every command has something to show on any day)."""
+        if self._client is None:
+            from ..superoffice import RedactSecrets, SuperOfficeClient
+
+            secrets = self.secrets()
+            if self.redacting_handler is not None:
+                self.redacting_handler.addFilter(RedactSecrets(secrets.all_values()))
+            transport = None
+            if self.sandbox:
+                from ..sandbox import SandboxTenant, transport as sandbox_transport
+
+                tenant = SandboxTenant(
+                    persons=SANDBOX_PERSONS, seed=SANDBOX_SEED, today=today or today_stockholm()
+                )
+                transport = sandbox_transport(tenant)
+            self._client = SuperOfficeClient(
+                self.config.superoffice, secrets, transport=transport
+            )
+        return self._client
+
+    def kommun(self, name: str) -> str:
+        """The canonical municipality for `name` (any case), or a usage error listing them."""
+        canonical = kommun_name(name)
+        if canonical is None or canonical not in self.config.kommuner:
+            valid = ", ".join(self.config.kommuner)
+            raise UsageError(f"--kommun: unknown municipality {name!r}; expected one of {valid}")
+        return canonical
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def _holds_secret_text(path: Path) -> bool:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return any(marker in text for marker in ("7T:", "8A:", "password", "PRIVATE KEY"))
+
+
+def parse_day(value: str | None, option: str = "--as-of") -> date | None:
+    """A YYYY-MM-DD option value, or a usage error that says what was expected."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{option}: found {value!r}, expected a date as YYYY-MM-DD") from None
+
+
+def as_of_or_today(value: str | None) -> date:
+    return parse_day(value) or today_stockholm()

@@ -1,0 +1,133 @@
+"""`tasteget doctor`: checks that the config, the connection, the credentials and every
+configured id (interests, UDEF ProgIds, list items) hold in the tenant."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .config import Config
+from .errors import AuthError, TastegetError
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+class DoctorSource(Protocol):
+    def tenant_state(self) -> Any: ...
+    def current_principal(self) -> dict[str, Any]: ...
+    def mdo_list(self, name: str) -> list[dict[str, Any]]: ...
+    def udef_layout(self) -> list[dict[str, Any]]: ...
+    def list_items(self, list_id: int) -> list[dict[str, Any]]: ...
+    @property
+    def api_url(self) -> str: ...
+
+
+def _attempt(name: str, probe: Callable[[], str]) -> Check:
+    try:
+        return Check(name, True, probe())
+    except TastegetError as exc:
+        return Check(name, False, str(exc))
+
+
+def _live_ids(items: list[dict[str, Any]]) -> dict[int, str]:
+    return {int(i["Id"]): str(i.get("Name", "")) for i in items if not i.get("Deleted")}
+
+
+def connection_checks(source: DoctorSource) -> Iterator[Check]:
+    def state() -> str:
+        found = source.tenant_state()
+        if found is None:
+            return f"api_url {source.api_url} (configured directly)"
+        return f"{found.context} is {found.state}, API at {found.api}"
+
+    yield _attempt("tenant", state)
+
+    def principal() -> str:
+        who = source.current_principal()
+        return "signed in as associate " + str(who.get("AssociateId", who.get("Associate", "?")))
+
+    yield _attempt("credentials", principal)
+
+
+def interest_checks(source: DoctorSource, config: Config) -> Iterator[Check]:
+    try:
+        interests = _live_ids(source.mdo_list("persint"))
+    except TastegetError as exc:
+        yield Check("interests", False, str(exc))
+        return
+    wanted = [(f"interest {name}", item_id) for name, item_id in config.kommuner.items()]
+    if config.purge.newsletter_interest:
+        wanted.append(("interest newsletter", config.purge.newsletter_interest))
+    for name, item_id in wanted:
+        if item_id in interests:
+            yield Check(name, True, f"persint {item_id} ({interests[item_id]})")
+        else:
+            yield Check(name, False, f"persint {item_id} does not exist or is deleted")
+
+
+def udef_checks(source: DoctorSource, config: Config) -> Iterator[Check]:
+    try:
+        layout = {str(u.get("ProgId")): u for u in source.udef_layout()}
+    except TastegetError as exc:
+        yield Check("user-defined fields", False, str(exc))
+        return
+    ms, pc = config.move_status, config.preferred_contact
+    fields: list[tuple[str, str | None, dict[str, int]]] = [
+        ("move_status.field", ms.field, dict(ms.values)),
+        ("move_status.moved_to_field", ms.moved_to_field, dict(ms.moved_to_values)),
+        ("move_status.move_date_field", ms.move_date_field, {}),
+        ("preferred_contact.field", pc.field, dict(pc.values)),
+    ]
+    for key, prog_id, values in fields:
+        if not prog_id:
+            continue
+        udef = layout.get(prog_id)
+        if udef is None:
+            yield Check(key, False, f"no published person field with ProgId {prog_id}")
+            continue
+        yield Check(key, True, f"{prog_id} ({udef.get('FieldLabel', '')})")
+        yield from list_item_checks(source, key, udef, values)
+
+
+def list_item_checks(
+    source: DoctorSource, key: str, udef: dict[str, Any], values: dict[str, int]
+) -> Iterator[Check]:
+    if not values:
+        return
+    list_id = int(udef.get("UDListDefinitionId") or 0)
+    if not list_id:
+        yield Check(key, False, f"{udef.get('ProgId')} is not a list field")
+        return
+    try:
+        items = _live_ids(source.list_items(list_id))
+    except TastegetError as exc:
+        yield Check(f"{key} items", False, str(exc))
+        return
+    for name, item_id in values.items():
+        if item_id in items:
+            yield Check(f"{key} {name}", True, f"list item {item_id} ({items[item_id]})")
+        else:
+            yield Check(f"{key} {name}", False, f"list item {item_id} is not in list {list_id}")
+
+
+def run_checks(source: DoctorSource, config: Config) -> list[Check]:
+    """Every check, in order; stops after the connection checks if they fail."""
+    checks = list(connection_checks(source))
+    if not all(c.ok for c in checks):
+        return checks
+    checks += interest_checks(source, config)
+    checks += udef_checks(source, config)
+    return checks
+
+
+def auth_failed(checks: list[Check]) -> bool:
+    return any(not c.ok and c.name == "credentials" for c in checks)
+
+
+__all__ = ["AuthError", "Check", "auth_failed", "run_checks"]

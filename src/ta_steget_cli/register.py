@@ -1,0 +1,225 @@
+"""Reads the shared register in domain terms: which archive columns and filters answer which
+question, and how rows become `Person` and `Activity` objects.
+
+Every question is answered with keyset-paged scans or id-chunked queries, so the number of
+requests grows with pages, never with persons. Slim list columns are display texts, so
+membership (municipality, move status, preferred contact) is always read by filtering on ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from . import filters as f
+from .config import Config
+from .models import Activity, Person
+from .workdays import local_date
+
+PERSON_COLUMNS = (
+    "personId",
+    "fullName",
+    "personRegisteredDate",
+    "personUpdatedDate",
+    "email/emailAddress",
+    "personMobilePhone/formattedNumber",
+    "phone/formattedNumber",
+    "personAssociateId",
+)
+ACTIVITY_COLUMNS = (
+    "person/personId",
+    "date",
+    "registeredDate",
+    "registeredBy",
+    "registeredByFullName",
+)
+UNSET_DATETIME = "0001-01-01T00:00:00"
+
+
+class ArchiveSource(Protocol):
+    """What the register needs of the SuperOffice client (lets services be tested on fakes)."""
+
+    def scan(
+        self,
+        provider: str,
+        *,
+        select: Iterable[str],
+        filter: str | None = None,
+        entities: Iterable[str] | None = None,
+        key: str = "personId",
+    ) -> Iterator[dict[str, Any]]: ...
+
+    def by_ids(
+        self,
+        provider: str,
+        ids: Iterable[int],
+        *,
+        select: Iterable[str],
+        filter: str | None = None,
+        entities: Iterable[str] | None = None,
+        id_column: str = "personId",
+        chunk_size: int | None = None,
+    ) -> Iterator[dict[str, Any]]: ...
+
+
+def parse_utc(value: Any) -> datetime | None:
+    """A SuperOffice datetime (UTC, no offset) as an aware datetime; unset dates are None."""
+    from .superoffice import parse_datetime
+
+    if not isinstance(value, str):
+        return None
+    return parse_datetime(value)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _int(value: Any) -> int:
+    return int(value)
+
+
+def person_from_row(row: Mapping[str, Any]) -> Person:
+    return Person(
+        person_id=_int(row.get("personId", row.get("PrimaryKey"))),
+        name=_text(row.get("fullName")) or "",
+        registered=parse_utc(row.get("personRegisteredDate")),
+        email=_text(row.get("email/emailAddress")),
+        phone=_text(row.get("personMobilePhone/formattedNumber"))
+        or _text(row.get("phone/formattedNumber")),
+        our_contact=_text(row.get("personAssociateId")),
+        updated=parse_utc(row.get("personUpdatedDate")),
+    )
+
+
+def activity_from_row(row: Mapping[str, Any]) -> Activity:
+    return Activity(
+        person_id=_int(row["person/personId"]),
+        kind=str(row.get("EntityName") or ""),
+        date=parse_utc(row.get("date")),
+        registered=parse_utc(row.get("registeredDate")),
+        registered_by=str(row.get("registeredBy") or ""),
+        registered_by_full_name=str(row.get("registeredByFullName") or ""),
+    )
+
+
+@dataclass(frozen=True)
+class Register:
+    """The register as it stood at the end of `as_of` (Europe/Stockholm)."""
+
+    source: ArchiveSource
+    config: Config
+    as_of: date
+
+    # ------------------------------------------------------------ filters
+
+    def registered_by_as_of(self) -> str:
+        # The server compares UTC date parts; a Stockholm date is never before the UTC date,
+        # so this keeps everyone registered by the end of as_of (and a few hours more, which
+        # `known_by_as_of` drops exactly).
+        return f.before("personRegisteredDate", self.as_of + timedelta(days=1))
+
+    def registered_between(self, first: date, last: date) -> str:
+        """Persons registered (Stockholm date) from `first` to `last`, with a day's margin."""
+        return f.all_of(
+            f.after("personRegisteredDate", first - timedelta(days=2)),
+            f.before("personRegisteredDate", min(last, self.as_of) + timedelta(days=1)),
+        ) or ""
+
+    def kommun_filter(self, kommun: str) -> str:
+        return f.one_of("personInterestIds", [self.config.kommuner[kommun]])
+
+    def region_filter(self) -> str:
+        return f.not_one_of("personInterestIds", self.config.kommuner.values())
+
+    def known_by_as_of(self, moment: datetime | None) -> bool:
+        return moment is not None and local_date(moment) <= self.as_of
+
+    # ------------------------------------------------------------ persons
+
+    def persons(self, *conditions: str | None) -> Iterator[Person]:
+        """Persons matching all conditions, registered by the end of as_of."""
+        query = f.all_of(self.registered_by_as_of(), *conditions)
+        for row in self.source.scan("Person", select=PERSON_COLUMNS, filter=query):
+            person = person_from_row(row)
+            if self.known_by_as_of(person.registered):
+                yield person
+
+    def person_ids(self, *conditions: str | None) -> set[int]:
+        """Ids only: the cheapest answer to "who matches"."""
+        query = f.all_of(self.registered_by_as_of(), *conditions)
+        rows = self.source.scan("Person", select=("personId",), filter=query)
+        return {_int(row["personId"]) for row in rows}
+
+    def memberships(self, *conditions: str | None) -> dict[int, tuple[str, ...]]:
+        """Municipalities of each person matching the conditions (absent: the region)."""
+        out: dict[int, list[str]] = {}
+        for kommun in self.config.kommuner:
+            for person_id in self.person_ids(self.kommun_filter(kommun), *conditions):
+                out.setdefault(person_id, []).append(kommun)
+        return {pid: tuple(names) for pid, names in out.items()}
+
+    def list_values(
+        self, field: str | None, values: Mapping[str, int], *conditions: str | None
+    ) -> dict[int, str]:
+        """Which key of `values` each person has in the UDEF list `field`, read by item id."""
+        out: dict[int, str] = {}
+        if not field:
+            return out
+        column = f"personUdef/{field}"
+        for key, item_id in values.items():
+            for person_id in self.person_ids(f.equals(column, item_id), *conditions):
+                out[person_id] = key
+        return out
+
+    def move_statuses(self, *conditions: str | None) -> dict[int, str]:
+        ms = self.config.move_status
+        return self.list_values(ms.field, ms.values, *conditions)
+
+    def preferred_contacts(self, *conditions: str | None) -> dict[int, str]:
+        pc = self.config.preferred_contact
+        return self.list_values(pc.field, pc.values, *conditions)
+
+    def subscribers(self, *conditions: str | None) -> set[int]:
+        """Newsletter subscribers: active EMARKETING consent, and/or the newsletter interest."""
+        ids: set[int] = set()
+        if self.config.purge.keep_emarketing_consent:
+            consent = f.all_of(
+                f.is_set("hasEmarketingConsent", True),
+                f.is_set("withdrawnEmarketingConsent", False),
+            )
+            ids |= self.person_ids(consent, *conditions)
+        interest = self.config.purge.newsletter_interest
+        if interest:
+            ids |= self.person_ids(f.one_of("personInterestIds", [interest]), *conditions)
+        return ids
+
+    # ------------------------------------------------------------ activities
+
+    def activities(
+        self,
+        person_ids: Iterable[int],
+        kinds: Iterable[str],
+        *conditions: str | None,
+    ) -> Iterator[Activity]:
+        """Activities of the given kinds on these persons, registered by the end of as_of."""
+        ids = sorted(set(person_ids))
+        kinds = tuple(kinds)
+        if not ids or not kinds:
+            return
+        rows = self.source.by_ids(
+            "PersonActivity",
+            ids,
+            select=ACTIVITY_COLUMNS,
+            filter=f.all_of(f.before("registeredDate", self.as_of + timedelta(days=1)), *conditions),
+            entities=kinds,
+        )
+        for row in rows:
+            activity = activity_from_row(row)
+            if self.known_by_as_of(activity.registered):
+                yield activity
