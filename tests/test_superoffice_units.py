@@ -11,15 +11,6 @@ import httpx
 import pytest
 import respx
 
-from superoffice_fakes import (
-    ACCESS_TOKEN,
-    API,
-    APP_TOKEN,
-    TICKET,
-    FakeClock,
-    client,
-    secrets,
-)
 from ta_steget_cli.config import Secrets
 from ta_steget_cli.errors import ConfigError
 from ta_steget_cli.superoffice import (
@@ -28,6 +19,15 @@ from ta_steget_cli.superoffice import (
     format_datetime,
     parse_datetime,
     primary_key,
+)
+from tests.superoffice_fakes import (
+    ACCESS_TOKEN,
+    API,
+    APP_TOKEN,
+    TICKET,
+    FakeClock,
+    client,
+    secrets,
 )
 
 
