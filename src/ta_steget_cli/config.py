@@ -8,6 +8,7 @@ or from a `secrets_file` the config points to, which must be readable by its own
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tomllib
 from collections.abc import Mapping
@@ -313,7 +314,7 @@ def _superoffice(root: _Reader) -> SuperOfficeSettings:
         login_url=(so.string("login_url") or "").rstrip("/") or None,
         auth=so.choice("auth", "system_user", AUTH_MODES),
         page_size=so.integer("page_size", 1000, 1, 5000),
-        requests_per_second=so.number("requests_per_second", 10.0, 0.1, 100.0),
+        requests_per_second=so.number("requests_per_second", 10.0, 0.1, 1000.0),
         timeout_seconds=so.number("timeout_seconds", 30.0, 0.1, 600.0),
         max_retries=so.integer("max_retries", 6, 0, 20),
         max_retry_seconds=so.number("max_retry_seconds", 120.0, 0.0, 3600.0),
@@ -467,8 +468,22 @@ def load_config(path: Path) -> Config:
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: the config file is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raise ConfigError(f"{path}: not valid TOML: {exc}{_toml_hint(data, exc)}") from None
     return parse_config(document, path)
+
+
+def _toml_hint(data: bytes, exc: tomllib.TOMLDecodeError) -> str:
+    """The common mistake behind a TOML error: an unquoted key with å, ä or ö."""
+    match = re.search(r"line (\d+)", str(exc))
+    if not match:
+        return ""
+    lines = data.decode("utf-8", "replace").splitlines()
+    number = int(match.group(1))
+    line = lines[number - 1] if 0 < number <= len(lines) else ""
+    key = line.split("=", 1)[0].strip()
+    if key and not key.isascii() and not key.startswith(('"', "'")):
+        return f'; a name like {key} must be quoted: "{key}" = ...'
+    return ""
 
 
 # ---------------------------------------------------------------- secrets
