@@ -593,11 +593,17 @@ class SuperOfficeClient:
                 token,
                 key,
                 algorithms=["RS256"],
-                options={"verify_aud": False, "verify_exp": False, "require": ["exp"]},
+                options={
+                    "verify_aud": False,
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                    "require": ["exp"],
+                },
             )
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
             raise AuthError(f"SuperOffice's login token did not validate ({exc})") from None
-        # exp is checked against the injected clock, so tests and the sandbox agree on "now".
+        # Times are checked against the injected clock, so tests and the sandbox agree on "now".
         exp = claims.get("exp")
         if not isinstance(exp, int | float):
             raise AuthError("SuperOffice's login token has no valid expiry")
@@ -838,28 +844,33 @@ class SuperOfficeClient:
         entities: Sequence[str] | None = None,
         id_column: str = "personId",
         chunk_size: int | None = None,
+        id_operator: str | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Rows of `provider` for the given ids, asked in chunks (`id_column oneOf (...)`).
 
         A chunk whose answer fills a whole page may have been cut: it is split in halves and
-        asked again; a single id that still fills a page is read with $skip pages."""
+        asked again; a single id that still fills a page is read with $skip pages.
+        `id_operator` defaults to `in` for an int key column (Person's personId) and `oneOf`
+        for list columns (PersonActivity's personId)."""
         unique = sorted({int(i) for i in ids})
         size = max(1, chunk_size or self.settings.page_size)
+        operator = id_operator or _id_operator(provider, id_column)
         for start in range(0, len(unique), size):
             chunk = unique[start : start + size]
-            yield from self._chunk(provider, chunk, select, filter, entities, id_column)
+            match = _id_match(id_column, operator)
+            yield from self._chunk(provider, chunk, match, select, filter, entities)
 
     def _chunk(
         self,
         provider: str,
         ids: list[int],
+        match: Callable[[list[int]], str],
         select: Sequence[str],
         filter: str | None,
         entities: Sequence[str] | None,
-        id_column: str,
     ) -> Iterator[dict[str, Any]]:
         page_size = self.settings.page_size
-        where = filters.all_of(filters.one_of(id_column, ids), filter)
+        where = filters.all_of(match(ids), filter)
         params = self._archive_params(select, where, entities, **{"$top": str(page_size)})
         rows: list[dict[str, Any]] = self._archive(provider, params)["value"]
         if len(rows) < page_size:
@@ -867,8 +878,8 @@ class SuperOfficeClient:
             return
         if len(ids) > 1:
             half = len(ids) // 2
-            yield from self._chunk(provider, ids[:half], select, filter, entities, id_column)
-            yield from self._chunk(provider, ids[half:], select, filter, entities, id_column)
+            yield from self._chunk(provider, ids[:half], match, select, filter, entities)
+            yield from self._chunk(provider, ids[half:], match, select, filter, entities)
             return
         yield from rows
         yield from self._skip_pages(provider, params, page_size)
@@ -947,6 +958,23 @@ class SuperOfficeClient:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+# Archive columns that are plain ints (operators eq/in/gt); other id columns are lists (oneOf).
+_INT_ID_COLUMNS = frozenset({("Person", "personId")})
+
+
+def _id_operator(provider: str, id_column: str) -> str:
+    return "in" if (provider, id_column) in _INT_ID_COLUMNS else "oneOf"
+
+
+def _id_match(id_column: str, operator: str) -> Callable[[list[int]], str]:
+    """Builds `id_column <operator> (ids)` for a chunk of ids."""
+    if operator == "in":
+        return lambda chunk: filters.in_(id_column, chunk)
+    if operator == "oneOf":
+        return lambda chunk: filters.one_of(id_column, chunk)
+    raise ValueError(f"id_operator must be 'in' or 'oneOf', not {operator!r}")
 
 
 def _row_key(row: dict[str, Any], key: str) -> int:
