@@ -98,10 +98,8 @@ def all_of(*parts: str | None) -> str | None:
 
 
 def any_of(*parts: str | None) -> str | None:
-    """`or` of the given parts, bracketed so it can be combined with `and`."""
+    """`or` of the given parts (all_of brackets it when it is combined with `and`)."""
     kept = [p for p in parts if p]
     if not kept:
         return None
-    if len(kept) == 1:
-        return kept[0]
-    return "(" + " or ".join(kept) + ")"
+    return " or ".join(f"({p})" if " and " in p else p for p in kept)

@@ -1,0 +1,95 @@
+"""Rendering: JSON is one array and nothing else, CSV is safe in a spreadsheet, tables read well."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ta_steget_cli.errors import UsageError
+from ta_steget_cli.models import OverdueItem
+from ta_steget_cli.output import Column, Format, choose_format, csv_safe, render
+
+COLUMNS = [Column("person_id", "Id", "Id"), Column("name", "Namn", "Name"),
+           Column("kommuner", "Kommuner", "Municipalities"), Column("due", "Senast", "Due")]
+
+
+def item(name: str, kommuner: tuple[str, ...] = ("Krokom",)) -> OverdueItem:
+    return OverdueItem(
+        person_id=7, name=name, kommuner=kommuner, registered=date(2026, 3, 2),
+        due=date(2026, 3, 9), working_days_overdue=7, status="overdue", email=None,
+        phone="+46 70 123 45 67", preferred_contact="phone", our_contact=None,
+    )
+
+
+def test_json_is_one_array_with_spec_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    render([item("Åsa O'Neil")], COLUMNS, fmt=Format.json, output=None)
+    out = json.loads(capsys.readouterr().out)
+    assert out == [{
+        "person_id": 7, "name": "Åsa O'Neil", "kommuner": ["Krokom"],
+        "registered": "2026-03-02", "due": "2026-03-09", "working_days_overdue": 7,
+        "status": "overdue", "email": None, "phone": "+46 70 123 45 67",
+        "preferred_contact": "phone", "our_contact": None,
+    }]
+
+
+def test_json_of_nothing_is_an_empty_array(capsys: pytest.CaptureFixture[str]) -> None:
+    render([], COLUMNS, fmt=Format.json, output=None)
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_datetimes_keep_their_offset(capsys: pytest.CaptureFixture[str]) -> None:
+    moment = datetime(2026, 3, 2, 23, 30, tzinfo=timezone.utc)
+    render([{"at": moment}], [Column("at", "Tid", "Time")], fmt=Format.json, output=None)
+    assert json.loads(capsys.readouterr().out) == [{"at": "2026-03-02T23:30:00+00:00"}]
+
+
+def test_csv_has_keys_as_header_and_joins_lists(capsys: pytest.CaptureFixture[str]) -> None:
+    render([item('Eva "Evi" Berg', ("Krokom", "Åre"))], COLUMNS, fmt=Format.csv, output=None)
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows == [["person_id", "name", "kommuner", "due"],
+                    ["7", 'Eva "Evi" Berg', "Krokom, Åre", "2026-03-09"]]
+
+
+@pytest.mark.parametrize("dangerous", ["=HYPERLINK(\"x\")", "+46 70", "-2", "@SUM(A1)", "\tx"])
+def test_csv_cells_that_a_spreadsheet_would_run_are_quoted(dangerous: str) -> None:
+    assert csv_safe(dangerous) == "'" + dangerous
+    assert csv_safe("Anna") == "Anna"
+    assert csv_safe("") == ""
+
+
+@given(st.text())
+def test_csv_safe_never_starts_with_a_formula_character(text: str) -> None:
+    assert not csv_safe(text).startswith(("=", "+", "-", "@", "\t", "\r"))
+    assert csv_safe(text).endswith(text)
+
+
+def test_table_shows_swedish_headings_and_caption() -> None:
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    render([item("Zoë Νίκος")], COLUMNS, fmt=Format.table, output=None, footer="1 person",
+           console=console)
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "Namn" in text and "Senast" in text
+    assert "Zoë Νίκος" in text
+    assert "1 person" in text
+
+
+def test_output_file_format_follows_suffix(tmp_path: Path) -> None:
+    target = tmp_path / "list.csv"
+    render([item("Anna")], COLUMNS, fmt=None, output=target)
+    assert target.read_text(encoding="utf-8").startswith("person_id,name,kommuner,due")
+    assert choose_format(None, tmp_path / "x.json") is Format.json
+    assert choose_format(Format.csv, tmp_path / "x.json") is Format.csv
+
+
+def test_output_into_a_missing_folder_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="does not exist"):
+        render([item("Anna")], COLUMNS, fmt=Format.json, output=tmp_path / "no" / "x.json")
