@@ -1,0 +1,335 @@
+"""The one request handler behind both the in-process transport and the HTTP server.
+
+`handle(tenant, request)` turns a plain `Request` into a plain `Response`; the `action` of a
+response tells the carrier to misbehave on purpose (drop the connection, time out).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from . import ids
+from .auth import basic_credentials, check_signed_token, jwks, make_jwt
+from .entity import (
+    PatchError,
+    apply_patch,
+    current_principal,
+    list_items,
+    mdo_persint,
+    person_entity,
+    udef_layout,
+)
+from .faults import Fault
+from .query import PROVIDERS, QueryError, build_query
+from .records import Person
+from .tenant import SandboxTenant
+
+JSON_TYPE = "application/json; charset=utf-8"
+HTML_TYPE = "text/html; charset=utf-8"
+API_PREFIX = f"/{ids.CONTEXT_IDENTIFIER}/api".lower()
+ARCHIVE_PARAMS = ("$select", "$filter", "$orderBy", "$top", "$skip", "$entities")
+UNAVAILABLE_HTML = (
+    b"<!DOCTYPE html><html><head><title>Service Unavailable</title></head>"
+    b"<body><h1>SuperOffice is down for maintenance</h1></body></html>"
+)
+
+
+@dataclass
+class Request:
+    method: str
+    path: str  # percent-encoded path, without the query
+    query: str  # the raw query string
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    base_url: str  # scheme://host[:port] the client used
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    action: str | None = None  # None | "drop" | "timeout"
+
+
+def json_response(status: int, value: Any) -> Response:
+    body = json.dumps(value, ensure_ascii=False).encode()
+    return Response(status, body, {"Content-Type": JSON_TYPE})
+
+
+def error(status: int, error_type: str, message: str, source: str) -> Response:
+    body = {"Error": True, "ErrorType": error_type, "ErrorMessage": message, "ErrorSource": source}
+    return json_response(status, body)
+
+
+# ---------------------------------------------------------------- entry
+
+
+def handle(tenant: SandboxTenant, request: Request) -> Response:
+    path = unquote(request.path)
+    lowered = path.lower()
+    is_api = lowered.startswith(API_PREFIX + "/")
+    is_archive = is_api and lowered.startswith(API_PREFIX + "/v1/archive/")
+    with tenant.lock:
+        fault = tenant.faults.take(path, is_api=is_api, is_archive=is_archive)
+    if is_api and tenant.latency:
+        time.sleep(tenant.latency)
+    if fault is not None and fault.kind in ("status", "drop"):
+        response = _fault_response(fault)
+    else:
+        with tenant.lock:
+            response = _route(tenant, request, path, lowered, is_api)
+            if fault is not None:
+                response = _spoil(tenant, fault, response)
+            if is_archive and response.status == 200:
+                tenant.last_archive_answer = response.body
+    with tenant.lock:
+        status = 0 if response.action == "drop" else response.status
+        tenant.requests.append((request.method, path, status))
+    return response
+
+
+def _fault_response(fault: Fault) -> Response:
+    if fault.kind == "drop":
+        return Response(0, action="drop")
+    headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
+    if fault.body == "json":
+        response = error(fault.status, "SoFaultException", "Injected fault", "sandbox")
+    elif fault.body == "html":
+        response = Response(fault.status, UNAVAILABLE_HTML, {"Content-Type": HTML_TYPE})
+    else:
+        response = Response(fault.status)
+    response.headers.update(headers)
+    return response
+
+
+def _spoil(tenant: SandboxTenant, fault: Fault, response: Response) -> Response:
+    """Faults that need the real answer first: it took effect, but the client gets it wrong."""
+    if fault.kind == "timeout":
+        response.action = "timeout"
+    elif fault.kind == "truncated":
+        response = Response(200, response.body[: len(response.body) // 2], response.headers)
+    elif fault.kind == "repeat_page" and tenant.last_archive_answer is not None:
+        response = Response(200, tenant.last_archive_answer, {"Content-Type": JSON_TYPE})
+    if fault.retry_after is not None:
+        response.headers["Retry-After"] = str(fault.retry_after)
+    return response
+
+
+def _route(
+    tenant: SandboxTenant, request: Request, path: str, lowered: str, is_api: bool
+) -> Response:
+    if is_api:
+        return _api(tenant, request, path[len(API_PREFIX) :])
+    if lowered == f"/api/state/{ids.CONTEXT_IDENTIFIER.lower()}" and request.method == "GET":
+        return _state(tenant, request)
+    if lowered == "/login/api/partnersystemuser/authenticate" and request.method == "POST":
+        return _authenticate(tenant, request)
+    if lowered == "/login/.well-known/jwks" and request.method == "GET":
+        return json_response(200, jwks(tenant.keys.jwt))
+    return Response(404, b"", {"Content-Type": HTML_TYPE})
+
+
+# ---------------------------------------------------------------- state and login
+
+
+def _state(tenant: SandboxTenant, request: Request) -> Response:
+    valid_until = tenant.now() + timedelta(hours=1)
+    return json_response(
+        200,
+        {
+            "ContextIdentifier": ids.CONTEXT_IDENTIFIER,
+            "State": tenant.state,
+            "IsRunning": tenant.state == "Running",
+            "ValidUntil": valid_until.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "Api": f"{request.base_url}/{ids.CONTEXT_IDENTIFIER}/api",
+        },
+    )
+
+
+def _authenticate(tenant: SandboxTenant, request: Request) -> Response:
+    try:
+        body = json.loads(request.body or b"null")
+    except ValueError:
+        return error(400, "ArgumentException", "The body is not JSON", "Authenticate")
+    if not isinstance(body, dict):
+        return error(400, "ArgumentException", "The body must be a JSON object", "Authenticate")
+    problem = _login_problem(tenant, body)
+    if problem:
+        return json_response(200, {"IsSuccessful": False, "Token": None, "ErrorMessage": problem})
+    tenant.authentications += 1
+    token = make_jwt(tenant.keys.jwt, tenant.issue_ticket(), request.base_url, tenant.now())
+    return json_response(200, {"IsSuccessful": True, "Token": token, "ErrorMessage": ""})
+
+
+def _login_problem(tenant: SandboxTenant, body: dict[str, Any]) -> str | None:
+    if body.get("ApplicationToken") != ids.APP_TOKEN:
+        return "Unknown ApplicationToken"
+    if body.get("ContextIdentifier") != ids.CONTEXT_IDENTIFIER:
+        return "Unknown ContextIdentifier"
+    if body.get("ReturnTokenType") not in ("JWT", None):
+        return "ReturnTokenType must be JWT"
+    signed = body.get("SignedSystemToken")
+    if not isinstance(signed, str):
+        return "SignedSystemToken is missing"
+    return check_signed_token(signed, tenant.keys.app.public_key(), tenant.now())
+
+
+def _authorized(tenant: SandboxTenant, headers: dict[str, str]) -> bool:
+    value = headers.get("authorization", "")
+    app_token = headers.get("so-apptoken") == ids.APP_TOKEN
+    scheme, _, credential = value.partition(" ")
+    if scheme == "SOTicket":
+        return app_token and credential in tenant.valid_tickets
+    if scheme == "Bearer":
+        return app_token and credential == ids.ACCESS_TOKEN
+    return value == basic_credentials()
+
+
+# ---------------------------------------------------------------- API
+
+
+def _api(tenant: SandboxTenant, request: Request, path: str) -> Response:
+    if tenant.state not in ("Running", "OnlineMaintenance"):
+        return Response(503, UNAVAILABLE_HTML, {"Content-Type": HTML_TYPE})
+    if not _authorized(tenant, request.headers):
+        return Response(401)
+    parts = [p for p in path.split("/") if p]
+    source = f"/api{path}"
+    try:
+        return _dispatch(tenant, request, parts, source)
+    except QueryError as exc:
+        return error(400, "ArgumentException", str(exc), source)
+    except PatchError as exc:
+        kind = "SoConcurrencyException" if exc.status == 409 else "ArgumentException"
+        return error(exc.status, kind, str(exc), source)
+
+
+def _dispatch(tenant: SandboxTenant, request: Request, parts: list[str], source: str) -> Response:
+    key = [p.lower() for p in parts]
+    method = request.method
+    if len(key) == 3 and key[:2] == ["v1", "archive"] and method in ("GET", "POST"):
+        return _archive(tenant, request, parts[2])
+    if key == ["v1", "person", "udeflayout", "published"] and method == "GET":
+        return json_response(200, udef_layout())
+    if len(key) == 3 and key[:2] == ["v1", "person"] and method in ("GET", "PATCH", "DELETE"):
+        return _person(tenant, request, parts[2], source)
+    if len(key) == 5 and key[:2] == ["v1", "person"] and key[3] == "consent" and method == "GET":
+        return _consent(tenant, parts[2], parts[4], source)
+    if key == ["v1", "agents", "person", "undelete"] and method == "POST":
+        return _undelete(tenant, request, source)
+    if key == ["v1", "mdolist", "persint"] and method == "GET":
+        return json_response(200, mdo_persint())
+    if len(key) == 4 and key[:2] == ["v1", "list"] and key[3] == "items" and method == "GET":
+        items = list_items(int(parts[2])) if parts[2].isdigit() else None
+        if items is None:
+            return error(400, "ArgumentException", f"Unknown list '{parts[2]}'", source)
+        return json_response(200, items)
+    if key == ["v1", "user", "currentprincipal"] and method == "GET":
+        return json_response(200, current_principal())
+    message = f"No such endpoint in this tenant: {method} {source}"
+    return error(400, "BadRequestException", message, source)
+
+
+def _archive(tenant: SandboxTenant, request: Request, name: str) -> Response:
+    provider = next((p for p in PROVIDERS if p.lower() == name.lower()), None)
+    source = f"/api/v1/Archive/{name}"
+    if provider is None:
+        return error(400, "ArgumentException", f"Unknown archive provider '{name}'", source)
+    params = dict(parse_qsl(request.query, keep_blank_values=True))
+    if request.method == "POST":
+        params.update(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
+    unknown = [k for k in params if k not in ARCHIVE_PARAMS]
+    if unknown:
+        return error(400, "ArgumentException", f"Unknown parameter '{unknown[0]}'", source)
+    query = build_query(provider, params)
+    rows = tenant.run(query)
+    entity = "person" if provider == "Person" else None
+    value = [
+        {
+            "PrimaryKey": str(row.id),
+            "EntityName": entity or row.kind,
+            **{c.name: c.show(row) for c in query.select if c.show is not None},
+        }
+        for row in rows
+    ]
+    metadata = f"{request.base_url}/{ids.CONTEXT_IDENTIFIER}/api/v1/Archive/$metadata"
+    return json_response(200, {"odata.metadata": metadata, "odata.nextLink": None, "value": value})
+
+
+def _find(tenant: SandboxTenant, text: str, source: str) -> Person | Response:
+    if not text.isdigit():
+        return error(400, "ArgumentException", f"'{text}' is not a person id", source)
+    person = tenant.live_person(int(text))
+    if person is None:
+        return error(404, "SoNotFoundException", f"Person id {text} not found", source)
+    return person
+
+
+def _person(tenant: SandboxTenant, request: Request, text: str, source: str) -> Response:
+    found = _find(tenant, text, source)
+    if isinstance(found, Response):
+        return found
+    if request.method == "GET":
+        return json_response(200, person_entity(found))
+    stale = _changed_since(found, request.headers.get("if-unmodified-since"), source)
+    if stale is not None:
+        return stale
+    if request.method == "DELETE":
+        tenant.delete(found)
+        return Response(204)
+    try:
+        operations = json.loads(request.body or b"null")
+    except ValueError:
+        return error(400, "ArgumentException", "The body is not JSON", source)
+    if apply_patch(found, operations):
+        tenant.touch(found)
+    return json_response(200, person_entity(found))
+
+
+def _changed_since(person: Person, header: str | None, source: str) -> Response | None:
+    if header is None:
+        return None
+    try:
+        since = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        since = None
+    if since is None:
+        return error(400, "ArgumentException", f"Bad If-Unmodified-Since '{header}'", source)
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    if person.updated > int(since.timestamp()):
+        message = f"Person id {person.id} was changed after {header}"
+        return error(412, "SoConcurrencyException", message, source)
+    return None
+
+
+def _consent(tenant: SandboxTenant, text: str, purpose: str, source: str) -> Response:
+    found = _find(tenant, text, source)
+    if isinstance(found, Response):
+        return found
+    if purpose.upper() == "STORE":
+        return json_response(200, True)
+    if purpose.upper() == "EMARKETING":
+        return json_response(200, found.consent == "active")
+    return error(400, "ArgumentException", f"Unknown consent purpose '{purpose}'", source)
+
+
+def _undelete(tenant: SandboxTenant, request: Request, source: str) -> Response:
+    try:
+        body = json.loads(request.body or b"null")
+    except ValueError:
+        body = None
+    person_id = body.get("Id") if isinstance(body, dict) else None
+    if not isinstance(person_id, int) or isinstance(person_id, bool):
+        return error(400, "ArgumentException", 'The body must be {"Id": <person id>}', source)
+    if not tenant.undelete(person_id):
+        message = f"Person id {person_id} is not in the recycle bin"
+        return error(404, "SoNotFoundException", message, source)
+    return json_response(200, True)

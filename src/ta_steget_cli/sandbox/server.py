@@ -1,0 +1,158 @@
+"""Two carriers for the one handler: an in-process httpx transport and a loopback HTTP server."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from . import ids
+from .api import Request, Response, handle
+from .tenant import SandboxTenant
+
+IN_PROCESS_BASE_URL = "http://sandbox.local"
+
+
+def api_url(base_url: str) -> str:
+    return f"{base_url}/{ids.CONTEXT_IDENTIFIER}/api"
+
+
+# ---------------------------------------------------------------- in-process
+
+
+def transport(tenant: SandboxTenant) -> httpx.BaseTransport:
+    """An httpx transport answering from `tenant`; use it with base URL http://sandbox.local."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        url = request.url
+        port = f":{url.port}" if url.port else ""
+        response = handle(
+            tenant,
+            Request(
+                method=request.method,
+                path=url.raw_path.decode("ascii").split("?", 1)[0],
+                query=url.query.decode("ascii"),
+                headers={k.lower(): v for k, v in request.headers.items()},
+                body=request.content,
+                base_url=f"{url.scheme}://{url.host}{port}",
+            ),
+        )
+        if response.action == "drop":
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+        if response.action == "timeout":
+            raise httpx.ReadTimeout("The read operation timed out", request=request)
+        return httpx.Response(response.status, headers=response.headers, content=response.body)
+
+    return httpx.MockTransport(answer)
+
+
+# ---------------------------------------------------------------- HTTP server
+
+
+def _handler_class(tenant: SandboxTenant) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "SandboxSuperOffice/1.0"
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            split = urlsplit(self.path)
+            bound_host, bound_port = self.server.server_address[:2]
+            host = self.headers.get("Host") or f"{bound_host}:{bound_port}"
+            response = handle(
+                tenant,
+                Request(
+                    method=self.command,
+                    path=split.path,
+                    query=split.query,
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    body=body,
+                    base_url=f"http://{host}",
+                ),
+            )
+            if response.action == "drop":
+                self.close_connection = True
+                return
+            if response.action == "timeout":
+                time.sleep(tenant.timeout_sleep)
+            self._write(response)
+
+        def _write(self, response: Response) -> None:
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(response.body)
+
+        do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = do_HEAD = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet: tests and the CLI
+            pass
+
+    return Handler
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class SandboxServer:
+    """`with SandboxServer(tenant) as server:` serves the tenant on loopback in a daemon thread."""
+
+    def __init__(self, tenant: SandboxTenant, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.tenant = tenant
+        self.httpd = _Server((host, port), _handler_class(tenant))
+        bound_host, bound_port = self.httpd.server_address[:2]
+        self.base_url = f"http://{bound_host}:{bound_port}"
+        self.api_url = api_url(self.base_url)
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> SandboxServer:
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, name="sandbox-server", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self.httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self.httpd.server_close()
+
+
+def serve_forever(
+    tenant: SandboxTenant,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    announce: Callable[[str, str], None] | None = None,
+) -> None:
+    """Serve until Ctrl-C (for `tasteget sandbox serve`); `announce(base_url, api_url)` once up."""
+    server = SandboxServer(tenant, host, port)
+    try:
+        if announce is not None:
+            announce(server.base_url, server.api_url)
+        server.httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.httpd.server_close()
