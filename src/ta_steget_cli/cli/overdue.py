@@ -1,0 +1,232 @@
+"""`tasteget overdue`: the move guide's list of persons waiting too long for a first response."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from ..errors import UsageError
+from ..models import OverdueItem
+from ..output import (
+    Column,
+    Format,
+    as_record,
+    cell_text,
+    choose_format,
+    csv_safe,
+    render,
+    write_atomically,
+)
+from ..overdue import DUE_SOON, OVERDUE, Scope, calendar_of, overdue_items, rule_of
+from ..register import Register
+from .app import app
+from .options import AsOfOption, FormatOption, KommunOption, OutputOption
+from .runtime import Runtime, as_of_or_today
+
+# JSON and CSV carry the spec's keys in the spec's order.
+DATA_COLUMNS = (
+    Column("person_id", "Id", "Id", "right"),
+    Column("name", "Namn", "Name"),
+    Column("kommuner", "Kommuner", "Municipalities"),
+    Column("registered", "Registrerad", "Registered"),
+    Column("due", "Svar senast", "Due"),
+    Column("working_days_overdue", "Arbetsdagar sen", "Working days overdue", "right"),
+    Column("status", "Status", "Status"),
+    Column("email", "E-post", "E-mail"),
+    Column("phone", "Telefon", "Phone"),
+    Column("preferred_contact", "Vill bli kontaktad via", "Preferred contact"),
+    Column("our_contact", "Vår kontakt", "Our contact"),
+)
+# The table puts what a move guide acts on first: how late, who, and how to reach them; the
+# registration date and the spec's separate phone and e-mail keys stay in JSON and CSV.
+TABLE_COLUMNS = (
+    Column("working_days_overdue", "Dagar", "Days", "right"),
+    Column("status", "Status", "Status"),
+    Column("name", "Namn", "Name"),
+    Column("preferred_contact", "Kontaktväg", "Contact by"),
+    Column("contact", "Telefon / e-post", "Phone / e-mail"),
+    Column("kommuner", "Kommuner", "Municipalities"),
+    Column("due", "Svar senast", "Due"),
+    Column("our_contact", "Vår kontakt", "Our contact"),
+    Column("person_id", "Id", "Id", "right"),
+)
+
+WORDS: Mapping[str, Mapping[str, str]] = {
+    "sv": {
+        OVERDUE: "försenad",
+        DUE_SOON: "snart",
+        "phone": "telefon",
+        "email": "e-post",
+        "count": "{n} {persons}: {overdue} försenade, {soon} snart",
+        "count_overdue": "{n} {persons} försenade",
+        "person": "person",
+        "persons": "personer",
+        "region": "Regionen (ingen kommun vald)",
+        "all": "Alla kommuner och regionen",
+        "title": "Väntar på första kontakt – {scope}, {as_of}",
+    },
+    "en": {
+        OVERDUE: "overdue",
+        DUE_SOON: "due soon",
+        "phone": "phone",
+        "email": "e-mail",
+        "count": "{n} {persons}: {overdue} overdue, {soon} due soon",
+        "count_overdue": "{n} {persons} overdue",
+        "person": "person",
+        "persons": "people",
+        "region": "The region (no municipality chosen)",
+        "all": "All municipalities and the region",
+        "title": "Waiting for a first contact – {scope}, {as_of}",
+    },
+}
+
+
+def scope_of(runtime: Runtime, kommun: str | None, region: bool, everyone: bool) -> Scope:
+    """At most one of --kommun, --region, --all; none means --all (the whole county's list,
+    with each person's municipalities in a column), so a bare `tasteget overdue` is useful."""
+    chosen = [
+        name for name, on in (("--kommun", kommun), ("--region", region), ("--all", everyone)) if on
+    ]
+    if len(chosen) > 1:
+        raise UsageError(f"{' and '.join(chosen)}: choose one of --kommun NAME, --region, --all")
+    if kommun is not None:
+        return Scope(kommun=runtime.kommun(kommun))
+    return Scope(region=region)
+
+
+def count_line(items: Sequence[OverdueItem], lang: str) -> str:
+    words = WORDS[lang]
+    n = len(items)
+    soon = sum(1 for i in items if i.status == DUE_SOON)
+    persons = words["person"] if n == 1 else words["persons"]
+    if not soon:
+        return words["count_overdue"].format(n=n, persons=persons)
+    return words["count"].format(n=n, persons=persons, overdue=n - soon, soon=soon)
+
+
+def table_record(item: OverdueItem, lang: str) -> dict[str, Any]:
+    """A row for people: words instead of keys, and register text escaped so that rich never
+    reads a name like "Anna [/x]" as markup."""
+    words = WORDS[lang]
+    record = as_record(item)
+    record["status"] = words[item.status]
+    record["preferred_contact"] = words.get(item.preferred_contact or "", "")
+    for key in ("name", "our_contact"):
+        if record[key] is not None:
+            record[key] = escape(record[key])
+    record["contact"] = "\n".join(escape(c) for c in contact_lines(item))
+    record["kommuner"] = [escape(k) for k in item.kommuner]
+    record["_style"] = style_of(item)
+    return record
+
+
+def contact_lines(item: OverdueItem) -> list[str]:
+    """Phone and e-mail, the preferred one first."""
+    lines = [item.phone, item.email]
+    if item.preferred_contact == "email":
+        lines.reverse()
+    return [line for line in lines if line]
+
+
+def row_style(record: Mapping[str, Any]) -> str | None:
+    return record.get("_style")
+
+
+def style_of(item: OverdueItem) -> str | None:
+    """Overdue rows red, due today yellow; the rest plain."""
+    if item.status == OVERDUE:
+        return "red"
+    return "yellow" if item.working_days_overdue == 0 else None
+
+
+def title_of(scope: Scope, lang: str, as_of: str) -> str:
+    words = WORDS[lang]
+    name = scope.kommun or (words["region"] if scope.region else words["all"])
+    return words["title"].format(scope=name, as_of=as_of)
+
+
+def csv_cell(value: Any) -> str:
+    """Text cells made safe for spreadsheets; our own numbers stay numbers (output.to_csv
+    would turn -1 working days into the text '-1)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return csv_safe(cell_text(value))
+
+
+def to_csv(items: Sequence[OverdueItem]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([c.key for c in DATA_COLUMNS])
+    for item in items:
+        record = as_record(item)
+        writer.writerow([csv_cell(record[c.key]) for c in DATA_COLUMNS])
+    return buffer.getvalue()
+
+
+def write_csv(items: Sequence[OverdueItem], output: Path | None) -> None:
+    text = to_csv(items)
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        write_atomically(output, text)
+
+
+@app.command("overdue")
+def overdue_command(
+    ctx: typer.Context,
+    kommun: KommunOption = None,
+    region: Annotated[
+        bool, typer.Option("--region", help="Persons who chose no municipality.")
+    ] = False,
+    everyone: Annotated[
+        bool, typer.Option("--all", help="Every municipality and the region (the default).")
+    ] = False,
+    as_of: AsOfOption = None,
+    due_soon: Annotated[
+        int | None,
+        typer.Option(
+            "--due-soon",
+            min=0,
+            metavar="N",
+            help="Also list those due within N working days (0: due today).",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: FormatOption = None,
+    output: OutputOption = None,
+) -> None:
+    """Persons whose first response from a move guide is overdue, most overdue first."""
+    runtime: Runtime = ctx.obj
+    day = as_of_or_today(as_of)
+    scope = scope_of(runtime, kommun, region, everyone)
+    config = runtime.config
+    register = Register(runtime.client(day), config, day)
+    items = overdue_items(register, scope, rule_of(config), calendar_of(config), due_soon=due_soon)
+    lang = runtime.lang
+    chosen = choose_format(fmt, output)
+    count = count_line(items, lang)
+    if chosen is Format.table:
+        render(
+            [table_record(i, lang) for i in items],
+            TABLE_COLUMNS,
+            fmt=chosen,
+            output=output,
+            lang=lang,
+            title=title_of(scope, lang, day.isoformat()),
+            footer=count,
+            row_style=row_style,
+        )
+        return
+    if chosen is Format.csv:
+        write_csv(items, output)
+    else:
+        render(items, DATA_COLUMNS, fmt=chosen, output=output, lang=lang)
+    runtime.err.print(count, markup=False, highlight=False)

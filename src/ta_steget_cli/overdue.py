@@ -1,0 +1,245 @@
+"""Who is waiting too long for a first response from a move guide (`tasteget overdue`).
+
+The rule (spec, "Working days"): the first response is due on the fifth working day after the
+Stockholm registration date; a person with no response registered by the end of that day is
+overdue from the day after. A first response is an activity of the configured kinds, registered
+after the person was (full timestamps: the server only compares dates), by someone who is not a
+form or system user. The list is for action, so a person who has had a response by the end of
+the as-of date (late or not) is not on it; how late answers were is the quarterly report's job.
+
+Plain functions over dataclasses: the register does the reading, nothing here prints or calls
+HTTP, so each rule can be tested on its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from . import filters as f
+from .config import Config
+from .models import Activity, OverdueItem, Person
+from .register import Register
+from .workdays import Calendar, local_date
+
+log = logging.getLogger(__name__)
+
+OVERDUE = "overdue"
+DUE_SOON = "due_soon"
+# Mass mailings reach everyone: never a personal first response, whatever the config lists.
+NEVER_A_RESPONSE = frozenset({"mailing"})
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which list: one municipality, the region (persons with none), or everyone."""
+
+    kommun: str | None = None
+    region: bool = False
+
+    @property
+    def everyone(self) -> bool:
+        return self.kommun is None and not self.region
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The first-response rule from `[first_response]`, ready to apply."""
+
+    working_days: int
+    lookback_days: int
+    kinds: tuple[str, ...]
+    ignored: frozenset[str]  # casefolded logins and full names
+
+    @classmethod
+    def from_settings(
+        cls,
+        working_days: int,
+        lookback_days: int,
+        kinds: Iterable[str],
+        ignore_registered_by: Iterable[str],
+    ) -> Rule:
+        return cls(
+            working_days=working_days,
+            lookback_days=lookback_days,
+            kinds=tuple(k for k in kinds if k not in NEVER_A_RESPONSE),
+            ignored=frozenset(u.strip().casefold() for u in ignore_registered_by if u.strip()),
+        )
+
+
+def rule_of(config: Config) -> Rule:
+    fr = config.first_response
+    return Rule.from_settings(
+        fr.working_days, fr.lookback_days, fr.activity_kinds, fr.ignore_registered_by
+    )
+
+
+def calendar_of(config: Config) -> Calendar:
+    return Calendar.from_strings(config.first_response.closed_days)
+
+
+# ---------------------------------------------------------------- the rules, one question each
+
+
+def window_start(as_of: date, lookback_days: int) -> date:
+    """The earliest registration date still listed."""
+    return as_of - timedelta(days=lookback_days)
+
+
+def in_window(person: Person, first: date, as_of: date) -> bool:
+    return person.registered is not None and first <= local_date(person.registered) <= as_of
+
+
+def by_ignored_user(activity: Activity, ignored: frozenset[str]) -> bool:
+    return (
+        activity.registered_by.strip().casefold() in ignored
+        or activity.registered_by_full_name.strip().casefold() in ignored
+    )
+
+
+def is_response(activity: Activity, person: Person, rule: Rule) -> bool:
+    """Counts as a first response to `person`: after the registration, by a move guide."""
+    return (
+        activity.kind in rule.kinds
+        and activity.registered is not None
+        and person.registered is not None
+        and activity.registered > person.registered
+        and not by_ignored_user(activity, rule.ignored)
+    )
+
+
+def first_responses(
+    persons: Mapping[int, Person], activities: Iterable[Activity], rule: Rule
+) -> dict[int, datetime]:
+    """When each answered person got their first response (registered timestamp)."""
+    first: dict[int, datetime] = {}
+    for activity in activities:
+        person = persons.get(activity.person_id)
+        if person is None or not is_response(activity, person, rule):
+            continue
+        moment = activity.registered
+        assert moment is not None  # is_response checked it
+        if activity.person_id not in first or moment < first[activity.person_id]:
+            first[activity.person_id] = moment
+    return first
+
+
+def due_date(person: Person, calendar: Calendar, working_days: int) -> date:
+    assert person.registered is not None
+    return calendar.due_date(local_date(person.registered), working_days)
+
+
+def status_on(due: date, as_of: date, calendar: Calendar, due_soon: int | None) -> str | None:
+    """overdue, due_soon or None (not listed) for an unanswered person due on `due`."""
+    if as_of > due:
+        return OVERDUE
+    if due_soon is not None and calendar.working_days_between(as_of, due) <= due_soon:
+        return DUE_SOON
+    return None
+
+
+def overdue_item(
+    person: Person,
+    *,
+    kommuner: tuple[str, ...],
+    preferred: str | None,
+    as_of: date,
+    calendar: Calendar,
+    rule: Rule,
+    due_soon: int | None,
+) -> OverdueItem | None:
+    """The list line of an unanswered person, or None when not (yet) due."""
+    due = due_date(person, calendar, rule.working_days)
+    status = status_on(due, as_of, calendar, due_soon)
+    if status is None:
+        return None
+    assert person.registered is not None
+    return OverdueItem(
+        person_id=person.person_id,
+        name=person.name,
+        kommuner=kommuner,
+        registered=local_date(person.registered),
+        due=due,
+        working_days_overdue=calendar.working_days_overdue(due, as_of),
+        status=status,
+        email=person.email,
+        phone=person.phone,
+        preferred_contact=preferred,
+        our_contact=person.our_contact,
+    )
+
+
+def sort_key(item: OverdueItem) -> tuple[int, date, date, int]:
+    """Most overdue first; then the longest waiting, then by id so the order is stable."""
+    return (-item.working_days_overdue, item.due, item.registered, item.person_id)
+
+
+# ---------------------------------------------------------------- reading and combining
+
+
+def scope_filter(register: Register, scope: Scope) -> str | None:
+    if scope.kommun is not None:
+        return register.kommun_filter(scope.kommun)
+    if scope.region:
+        return register.region_filter()
+    return None
+
+
+def window_persons(register: Register, scope: Scope, rule: Rule) -> dict[int, Person]:
+    """Persons of the scope registered within the look-back window, by id."""
+    first = window_start(register.as_of, rule.lookback_days)
+    window = register.registered_between(first, register.as_of)
+    return {
+        p.person_id: p
+        for p in register.persons(window, scope_filter(register, scope))
+        if in_window(p, first, register.as_of)
+    }
+
+
+def response_activities(
+    register: Register, persons: Mapping[int, Person], rule: Rule
+) -> Iterable[Activity]:
+    """Candidate responses: activities of the window persons, in id chunks. Nothing registered
+    before the earliest registration can be a response, so the server need not send it."""
+    earliest = min(p.registered for p in persons.values() if p.registered is not None)
+    # The server compares UTC date parts, and a Stockholm date is at most a day ahead of UTC.
+    not_before = f.after("registeredDate", earliest.date() - timedelta(days=1))
+    return register.activities(persons.keys(), rule.kinds, not_before)
+
+
+def overdue_items(
+    register: Register,
+    scope: Scope,
+    rule: Rule,
+    calendar: Calendar,
+    *,
+    due_soon: int | None = None,
+) -> list[OverdueItem]:
+    """The overdue list (and due-soon, when asked) of the scope, most overdue first."""
+    persons = window_persons(register, scope, rule)
+    log.info("overdue: %d persons registered within the window", len(persons))
+    if not persons:
+        return []
+    first = window_start(register.as_of, rule.lookback_days)
+    window = register.registered_between(first, register.as_of)
+    narrow = scope_filter(register, scope)
+    memberships = {} if scope.region else register.memberships(window, narrow)
+    preferred = register.preferred_contacts(window, narrow)
+    answered = first_responses(persons, response_activities(register, persons, rule), rule)
+    log.info("overdue: %d of them have had a first response", len(answered))
+    items = [
+        overdue_item(
+            person,
+            kommuner=memberships.get(pid, ()),
+            preferred=preferred.get(pid),
+            as_of=register.as_of,
+            calendar=calendar,
+            rule=rule,
+            due_soon=due_soon,
+        )
+        for pid, person in persons.items()
+        if pid not in answered
+    ]
+    return sorted((i for i in items if i is not None), key=sort_key)
