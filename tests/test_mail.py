@@ -172,7 +172,9 @@ def test_text_part_holds_names_intact() -> None:
     assert NON_LATIN in text
     assert "070-123 45 67" in text
     assert "Svar senast: 2026-11-16" in text
-    assert "Av dem är 1 ännu inte försenade" in text
+    assert "Av dem är 1 ännu inte försenad men" in text
+    assert "Arbetsdagar försenad: -1 (förfaller snart)" in text
+    assert "Arbetsdagar försenad: 5\n" in text
 
 
 def test_html_part_escapes_names() -> None:
@@ -211,7 +213,17 @@ def test_csv_attachment_round_trip_and_formula_cells_neutralised() -> None:
     assert evil[7] == "'@evil"
     assert evil[8] == "'-2+3"
     assert evil[4] == "-1"  # our own number stays a number
-    assert evil[10] == "snart"
+    assert evil[10] == "förfaller snart"
+
+
+def test_english_verbs_agree_with_the_count() -> None:
+    one = compose("Åre", ITEMS[:1], as_of=AS_OF, sender=SENDER, recipients=["a@x.se"], lang="en")
+    text = body(parse(one.as_bytes()), "plain")
+    assert "1 person who wants to move to Åre is waiting" in text
+    many = body(composed("en"), "plain")
+    assert "3 people who want to move to Krokom are waiting" in many
+    assert "Of these, 1 is not overdue yet" in many
+    assert "Working days overdue: -1 (due soon)" in many
 
 
 def test_empty_list_still_composes() -> None:
@@ -309,6 +321,7 @@ class Recorder:
 
     refuse_rcpt: set[str] = field(default_factory=set)
     refuse_data_for: set[str] = field(default_factory=set)
+    close_on_data_for: set[str] = field(default_factory=set)
     delivered: list[Delivered] = field(default_factory=list)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -320,6 +333,8 @@ class Recorder:
     async def handle_DATA(self, server, session, envelope):
         if set(envelope.rcpt_tos) & self.refuse_data_for:
             return "554 5.6.0 Message rejected by policy"
+        if set(envelope.rcpt_tos) & self.close_on_data_for:
+            return "421 4.3.2 Service shutting down"
         message = parse(envelope.original_content or envelope.content)
         self.delivered.append(Delivered(envelope.mail_from, list(envelope.rcpt_tos), message))
         return "250 Message accepted for delivery"
@@ -420,6 +435,15 @@ def test_a_refused_message_does_not_stop_the_others() -> None:
         assert [r.ok for r in results] == [False, True, True]
         assert "554" in (results[0].reason or "")
         assert len(srv.recorder.delivered) == 2
+
+
+def test_a_server_closing_the_session_fails_the_rest_with_that_reason() -> None:
+    for srv in run_server(Recorder(close_on_data_for={"guide@are.example"})):
+        results = send(outgoing(), settings(srv.port), None, timeout=5)
+        assert [r.ok for r in results] == [True, False, False]
+        assert "connection was lost: 421" in (results[1].reason or "")
+        assert (results[2].reason or "").startswith("not sent: the SMTP connection was lost")
+        assert len(srv.recorder.delivered) == 1
 
 
 def test_connection_refused_fails_every_message() -> None:

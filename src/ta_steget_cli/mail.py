@@ -76,10 +76,11 @@ class _Words:
     person: str
     persons: str
     region: str
-    intro: str  # {count_text} {place} {as_of}
-    region_intro: str  # {count_text} {as_of}
+    # (one person, several): English verbs agree with the count.
+    intro: tuple[str, str]  # {count_text} {place} {as_of}
+    region_intro: tuple[str, str]  # {count_text} {as_of}
     nobody: str
-    due_soon_note: str  # {n}
+    due_soon_note: tuple[str, str]  # {n}
     closing: str
     headings: tuple[str, ...]  # name, registered, due, overdue, preferred, phone, email, ours
     csv_extra: tuple[str, ...]  # person id, municipalities, status
@@ -93,12 +94,21 @@ _SV = _Words(
     person="person",
     persons="personer",
     region="Regionen",
-    intro="{count_text} som vill flytta till {place} väntar på första kontakt från en "
-    "flyttvägledare. Listan gäller {as_of}.",
-    region_intro="{count_text} som inte har valt någon kommun väntar på första kontakt från "
-    "regionen. Listan gäller {as_of}.",
+    intro=(
+        "{count_text} som vill flytta till {place} väntar på första kontakt från en "
+        "flyttvägledare. Listan gäller {as_of}.",
+    )
+    * 2,
+    region_intro=(
+        "{count_text} som inte har valt någon kommun väntar på första kontakt från "
+        "regionen. Listan gäller {as_of}.",
+    )
+    * 2,
     nobody="Ingen väntar på första kontakt. Listan gäller {as_of}.",
-    due_soon_note="Av dem är {n} ännu inte försenade men ska kontaktas inom kort.",
+    due_soon_note=(
+        "Av dem är {n} ännu inte försenad men ska kontaktas inom kort.",
+        "Av dem är {n} ännu inte försenade men ska kontaktas inom kort.",
+    ),
     closing="När ni har kontaktat en person: registrera kontakten som en aktivitet i "
     "SuperOffice, så försvinner personen från listan. Listan finns också som CSV-fil i "
     "bilagan.\n\nDetta meddelande skickas automatiskt av tasteget varje vecka.",
@@ -114,7 +124,7 @@ _SV = _Words(
     ),
     csv_extra=("Person-id", "Kommuner", "Status"),
     contact={"phone": "telefon", "email": "e-post"},
-    status={"overdue": "försenad", "due_soon": "snart"},
+    status={"overdue": "försenad", "due_soon": "förfaller snart"},
     attachment="ta-steget-{slug}-{as_of}.csv",
 )
 
@@ -123,12 +133,23 @@ _EN = _Words(
     person="person",
     persons="people",
     region="Region",
-    intro="{count_text} who want to move to {place} are waiting for a first contact from a "
-    "move guide. The list is as of {as_of}.",
-    region_intro="{count_text} who have chosen no municipality are waiting for a first "
-    "contact from the region. The list is as of {as_of}.",
+    intro=(
+        "{count_text} who wants to move to {place} is waiting for a first contact from a "
+        "move guide. The list is as of {as_of}.",
+        "{count_text} who want to move to {place} are waiting for a first contact from a "
+        "move guide. The list is as of {as_of}.",
+    ),
+    region_intro=(
+        "{count_text} who has chosen no municipality is waiting for a first contact from "
+        "the region. The list is as of {as_of}.",
+        "{count_text} who have chosen no municipality are waiting for a first contact from "
+        "the region. The list is as of {as_of}.",
+    ),
     nobody="Nobody is waiting for a first contact. The list is as of {as_of}.",
-    due_soon_note="Of these, {n} are not overdue yet but are due soon.",
+    due_soon_note=(
+        "Of these, {n} is not overdue yet but is due soon.",
+        "Of these, {n} are not overdue yet but are due soon.",
+    ),
     closing="Once you have contacted a person, register the contact as an activity in "
     "SuperOffice and the person leaves the list. The list is also attached as a CSV file."
     "\n\nThis message is sent automatically by tasteget every week.",
@@ -175,13 +196,19 @@ def subject_for(key: str, count: int, as_of: date, lang: str = "sv") -> str:
 # ---------------------------------------------------------------- the list, three ways
 
 
-def _row(item: OverdueItem, words: _Words) -> list[str]:
-    """The visible columns of one person, as text, in heading order."""
+def _row(item: OverdueItem, words: _Words, *, for_reading: bool = True) -> list[str]:
+    """The visible columns of one person, as text, in heading order.
+
+    For reading, a count of -1 alone looks like an error: a due-soon person says so.
+    """
+    overdue = str(item.working_days_overdue)
+    if for_reading and item.status == "due_soon":
+        overdue += f" ({words.status['due_soon']})"
     return [
         item.name,
         item.registered.isoformat(),
         item.due.isoformat(),
-        str(item.working_days_overdue),
+        overdue,
         words.contact.get(item.preferred_contact or "", item.preferred_contact or ""),
         item.phone or "",
         item.email or "",
@@ -189,16 +216,20 @@ def _row(item: OverdueItem, words: _Words) -> list[str]:
     ]
 
 
+def _agree(forms: tuple[str, str], count: int) -> str:
+    return forms[0] if count == 1 else forms[1]
+
+
 def _summary(key: str, items: Sequence[OverdueItem], as_of: date, words: _Words) -> list[str]:
     """The paragraphs above the list."""
     if not items:
         return [words.nobody.format(as_of=as_of.isoformat())]
     count_text = _count_text(len(items), words)
-    template = words.region_intro if key == REGION else words.intro
+    template = _agree(words.region_intro if key == REGION else words.intro, len(items))
     lines = [template.format(count_text=count_text, place=key, as_of=as_of.isoformat())]
     due_soon = sum(1 for item in items if item.status == "due_soon")
     if due_soon:
-        lines.append(words.due_soon_note.format(n=due_soon))
+        lines.append(_agree(words.due_soon_note, due_soon).format(n=due_soon))
     return lines
 
 
@@ -245,7 +276,7 @@ def _csv(items: Sequence[OverdueItem], words: _Words) -> bytes:
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(words.csv_extra[:1] + words.headings + words.csv_extra[1:])
     for item in items:
-        cells = _row(item, words)
+        cells = _row(item, words, for_reading=False)
         text = [csv_safe(c) for c in cells]
         text[3] = cells[3]  # working days overdue is our own number: no quote before -1
         kommuner = csv_safe(", ".join(item.kommuner))
@@ -452,29 +483,30 @@ def _deliver_one(
         return DeliveryResult(out.key, False, "no recipients configured in [notify.recipients]")
     try:
         refused = smtp.send_message(out.message, from_addr=sender, to_addrs=list(out.recipients))
-    except smtplib.SMTPRecipientsRefused as exc:
-        return DeliveryResult(out.key, False, _redact(_refused_text(exc.recipients), password))
-    except smtplib.SMTPSenderRefused as exc:
-        reason = f"sender {sender} refused: {_smtp_text(exc)}"
-        return DeliveryResult(out.key, False, _redact(reason, password))
-    except smtplib.SMTPDataError as exc:
-        return DeliveryResult(
-            out.key, False, _redact(f"message refused: {_smtp_text(exc)}", password)
-        )
-    except smtplib.SMTPServerDisconnected as exc:
-        reason = f"{_CONNECTION_LOST}: {_one_line(exc)}"
-        return DeliveryResult(out.key, False, _redact(reason, password))
-    except smtplib.SMTPResponseException as exc:
-        return DeliveryResult(out.key, False, _redact(f"SMTP error: {_smtp_text(exc)}", password))
-    except OSError as exc:
-        reason = f"{_CONNECTION_LOST}: {_one_line(exc)}"
-        return DeliveryResult(out.key, False, _redact(reason, password))
+    except OSError as exc:  # smtplib's exceptions are OSErrors too
+        return DeliveryResult(out.key, False, _redact(_send_failure(exc, sender), password))
     if refused:
         # Some recipients got it; say so, since sending again would mail them twice.
         delivered = len(out.recipients) - len(refused)
         reason = f"{_refused_text(refused)} (delivered to the other {delivered})"
         return DeliveryResult(out.key, False, _redact(reason, password))
     return DeliveryResult(out.key, True, None)
+
+
+def _send_failure(exc: OSError, sender: str) -> str:
+    """Why one message was not delivered, in one line."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return _refused_text(exc.recipients)
+    if isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code == 421:
+        # The server is closing the session: smtplib has closed it; the rest cannot go.
+        return f"{_CONNECTION_LOST}: {_smtp_text(exc)}"
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        return f"sender {sender} refused: {_smtp_text(exc)}"
+    if isinstance(exc, smtplib.SMTPDataError):
+        return f"message refused: {_smtp_text(exc)}"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"SMTP error: {_smtp_text(exc)}"
+    return f"{_CONNECTION_LOST}: {_one_line(exc)}"
 
 
 def _refused_text(refused: dict[str, tuple[int, bytes]]) -> str:
