@@ -223,3 +223,96 @@ class Register:
             activity = activity_from_row(row)
             if self.known_by_as_of(activity.registered):
                 yield activity
+
+    # ------------------------------------------------------------ the purge
+
+    def registered_before(self, day: date) -> str:
+        """Persons whose UTC registration date is before `day`: a superset of those whose
+        Stockholm date is (Stockholm is never behind UTC), refined by the caller."""
+        return f.before("personRegisteredDate", day)
+
+    def activity_on_or_after(self, day: date) -> str:
+        """Activities dated or registered on or after `day` (Stockholm), with a day's margin:
+        the server compares UTC date parts, which can be a day behind Stockholm's."""
+        margin = day - timedelta(days=2)
+        return f.any_of(f.after("date", margin), f.after("registeredDate", margin)) or ""
+
+    def count_persons(self) -> int:
+        """Every person in the register now (ids only, keyset-paged), for the purge's share."""
+        rows = self.source.scan("Person", select=("personId",))
+        return sum(1 for _ in rows)
+
+    def activities_adaptive(
+        self,
+        person_ids: Iterable[int],
+        kinds: Iterable[str],
+        *conditions: str | None,
+        fill: float = 0.8,
+    ) -> Iterator[Activity]:
+        """Like `activities`, but sizes each id chunk from the rows per person seen so far, so
+        that a chunk's answer fills most of a page without overflowing it (an overflowing
+        chunk is split and asked again, which costs more than it saves)."""
+        ids = sorted(set(person_ids))
+        kinds = tuple(kinds)
+        page = self.source_page_size()
+        query = f.all_of(f.before("registeredDate", self.as_of + timedelta(days=1)), *conditions)
+        asked = rows_seen = 0
+        start = 0
+        while start < len(ids):
+            density = rows_seen / asked if asked else 1.0
+            size = max(1, min(page, int(page * fill / max(density, 1e-9))))
+            chunk = ids[start : start + size]
+            start += size
+            rows = self.source.by_ids(
+                "PersonActivity",
+                chunk,
+                select=ACTIVITY_COLUMNS,
+                filter=query,
+                entities=kinds,
+                chunk_size=len(chunk),
+            )
+            asked += len(chunk)
+            for row in rows:
+                rows_seen += 1
+                activity = activity_from_row(row)
+                if self.known_by_as_of(activity.registered):
+                    yield activity
+
+    def source_page_size(self) -> int:
+        settings = getattr(self.source, "settings", None)
+        return int(getattr(settings, "page_size", 0) or self.config.superoffice.page_size)
+
+
+# ---------------------------------------------------------------- one PersonEntity
+
+
+def entity_updated(entity: Mapping[str, Any]) -> datetime | None:
+    """The entity's UpdatedDate (UTC), None when never set."""
+    return parse_utc(entity.get("UpdatedDate"))
+
+
+def entity_registered(entity: Mapping[str, Any]) -> datetime | None:
+    return parse_utc(entity.get("CreatedDate"))
+
+
+def entity_has_emarketing(entity: Mapping[str, Any]) -> bool:
+    """An EMARKETING consent whose legal base is not WITHDRAWN."""
+    for consent in entity.get("Consents") or ():
+        if not isinstance(consent, Mapping):
+            continue
+        if str(consent.get("ConsentPurposeKey", "")).upper() != "EMARKETING":
+            continue
+        if str(consent.get("LegalBaseKey", "")).upper() != "WITHDRAWN":
+            return True
+    return False
+
+
+def entity_has_interest(entity: Mapping[str, Any], interest_id: int) -> bool:
+    for interest in entity.get("Interests") or ():
+        if isinstance(interest, Mapping) and interest.get("Selected"):
+            try:
+                if int(interest.get("Id")) == interest_id:
+                    return True
+            except (TypeError, ValueError):
+                continue
+    return False

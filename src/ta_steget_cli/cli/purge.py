@@ -1,0 +1,367 @@
+"""`tasteget purge`: the yearly purge. Dry-run and plan, apply a plan, undo, prune backups.
+
+Four modes, one command (the spec's interface): `--dry-run` (the default), `--plan FILE`,
+`--undo JOURNAL`, `--prune-backups`. Only `--plan` deletes, and only the plan's persons.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
+from .. import journal as j
+from .. import purge as service
+from ..errors import PartialFailure, TastegetError, UsageError
+from ..output import Column, Format, as_record, choose_format, render
+from .app import app
+from .options import AsOfOption, FormatOption, OutputOption
+from .runtime import Runtime, as_of_or_today
+
+COLUMNS = (
+    Column("person_id", "Id", "Id", "right"),
+    Column("name", "Namn", "Name"),
+    Column("registered", "Registrerad", "Registered"),
+    Column("last_activity", "Senaste aktivitet", "Last activity"),
+    Column("kommuner", "Kommuner", "Municipalities"),
+)
+LOG_EVERY = 100  # persons between progress lines when stderr is a log, not a terminal
+
+WORDS: Mapping[str, Mapping[str, str]] = {
+    "sv": {
+        "title": "Gallras – inaktiva sedan {cutoff} (per {as_of})",
+        "summary": (
+            "{candidates} registrerade före {cutoff}; behålls som nyhetsbrevsprenumeranter: "
+            "{kept_subscribers}; behålls för aktivitet sedan dess: {kept_recent_activity}; "
+            "tas bort: {to_delete}"
+        ),
+        "how": (
+            "Inget har tagits bort. För att gallra: tasteget purge --dry-run --plan-out plan.json, "
+            "granska planen, sedan tasteget purge --plan plan.json"
+        ),
+        "plan_written": "Planen ({n} personer) är sparad i {path}; verkställ med: "
+        "tasteget purge --plan {path}",
+        "confirm": "Detta tar bort {n} personer i {tenant}. Skriv antalet för att fortsätta",
+    },
+    "en": {
+        "title": "To purge – inactive since {cutoff} (as of {as_of})",
+        "summary": (
+            "{candidates} registered before {cutoff}; kept as newsletter subscribers: "
+            "{kept_subscribers}; kept for activity since: {kept_recent_activity}; "
+            "to delete: {to_delete}"
+        ),
+        "how": (
+            "Nothing was deleted. To purge: tasteget purge --dry-run --plan-out plan.json, "
+            "review the plan, then tasteget purge --plan plan.json"
+        ),
+        "plan_written": "The plan ({n} persons) is in {path}; apply it with: "
+        "tasteget purge --plan {path}",
+        "confirm": "This deletes {n} persons in {tenant}. Type the number to go on",
+    },
+}
+
+
+def _flag(help_text: str, *names: str) -> Any:
+    return typer.Option(*names, help=help_text)
+
+
+@app.command("purge")
+def purge_command(
+    ctx: typer.Context,
+    dry_run: Annotated[
+        bool, _flag("List who would be removed; change nothing (the default).", "--dry-run")
+    ] = False,
+    as_of: AsOfOption = None,
+    plan_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--plan-out",
+            help="With --dry-run: write the plan file here (0600).",
+            metavar="FILE",
+            show_default=False,
+        ),
+    ] = None,
+    plan: Annotated[
+        Path | None,
+        typer.Option(
+            "--plan",
+            help="Apply this plan: delete its persons, re-checked, backed up.",
+            metavar="FILE",
+            show_default=False,
+        ),
+    ] = None,
+    yes: Annotated[bool, _flag("Apply without asking (needed without a terminal).", "--yes")] = (
+        False
+    ),
+    allow_other_tenant: Annotated[
+        bool, _flag("Apply a plan made for another tenant.", "--allow-other-tenant")
+    ] = False,
+    allow_old_plan: Annotated[
+        bool, _flag("Apply a plan older than max_plan_age_days.", "--allow-old-plan")
+    ] = False,
+    allow_edited_plan: Annotated[
+        bool, _flag("Apply a plan whose checksum does not match.", "--allow-edited-plan")
+    ] = False,
+    allow_large_share: Annotated[
+        bool, _flag("Apply a plan removing more than max_share.", "--allow-large-share")
+    ] = False,
+    undo: Annotated[
+        Path | None,
+        typer.Option(
+            "--undo",
+            help="Bring back the persons this journal's purge deleted.",
+            metavar="JOURNAL",
+            show_default=False,
+        ),
+    ] = None,
+    prune_backups: Annotated[
+        bool,
+        _flag("Remove backups and journals older than backup_retention_days.", "--prune-backups"),
+    ] = False,
+    fmt: FormatOption = None,
+    output: OutputOption = None,
+) -> None:
+    """The yearly purge of persons with no activity in five years (newsletter subscribers stay)."""
+    runtime: Runtime = ctx.obj
+    modes = [
+        name
+        for name, on in (
+            ("--dry-run", dry_run),
+            ("--plan", plan is not None),
+            ("--undo", undo is not None),
+            ("--prune-backups", prune_backups),
+        )
+        if on
+    ]
+    if len(modes) > 1:
+        raise UsageError(f"{' and '.join(modes)}: choose one of --dry-run, --plan, --undo, "
+                         "--prune-backups")  # fmt: skip
+    if plan_out is not None and modes and modes != ["--dry-run"]:
+        raise UsageError("--plan-out: only with --dry-run")
+    try:
+        if plan is not None:
+            overrides = service.Overrides(
+                allow_other_tenant, allow_old_plan, allow_edited_plan, allow_large_share
+            )
+            apply_mode(runtime, plan, overrides, yes, fmt)
+        elif undo is not None:
+            undo_mode(runtime, undo, fmt)
+        elif prune_backups:
+            prune_mode(runtime, fmt)
+        else:
+            dry_run_mode(runtime, as_of, plan_out, fmt, output, explicit=dry_run)
+    except KeyboardInterrupt:
+        runtime.err.print(
+            "tasteget: interrupted; every step so far is in the journal: "
+            "run the same command again to carry on",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(130) from None
+
+
+# ---------------------------------------------------------------- dry run
+
+
+def dry_run_mode(
+    runtime: Runtime,
+    as_of: str | None,
+    plan_out: Path | None,
+    fmt: Format | None,
+    output: Path | None,
+    *,
+    explicit: bool,
+) -> None:
+    day = as_of_or_today(as_of)
+    config = runtime.config
+    client = runtime.client(day)
+    err = runtime.err
+    with _status(err) as note:
+        selection = service.purge_candidates(client, config, day, note=note)
+    words = WORDS[runtime.lang]
+    summary = selection.summary()
+    chosen = choose_format(fmt, output)
+    if chosen is Format.table:
+        records = [_table_record(c) for c in selection.to_delete]
+        title = words["title"].format(cutoff=summary["cutoff"], as_of=summary["as_of"])
+        render(records, COLUMNS, fmt=chosen, output=output, lang=runtime.lang, title=title)
+    else:
+        render(selection.to_delete, COLUMNS, fmt=chosen, output=output, lang=runtime.lang)
+    _say(err, words["summary"].format(**summary))
+    if plan_out is not None:
+        written = j.write_plan(
+            service.make_plan(selection, config.purge, client.tenant_id), plan_out
+        )
+        _say(err, words["plan_written"].format(n=len(written.persons), path=plan_out))
+    elif not explicit:
+        _say(err, words["how"])
+
+
+def _table_record(candidate: Any) -> dict[str, Any]:
+    record = as_record(candidate)
+    record["name"] = escape(record["name"])
+    return record
+
+
+@contextmanager
+def _status(err: Console) -> Iterator[Callable[[str], None] | None]:
+    """A spinner with the current step on a terminal; nothing on a log."""
+    if not err.is_terminal:
+        yield None
+        return
+    with err.status("") as status:
+        yield lambda text: status.update(text)
+
+
+# ---------------------------------------------------------------- apply
+
+
+def apply_mode(
+    runtime: Runtime, path: Path, overrides: service.Overrides, yes: bool, fmt: Format | None
+) -> None:
+    config = runtime.config
+    plan = j.read_plan(path)
+    client = runtime.client()
+    service.refuse_plan(client, config, plan, overrides)
+    err = runtime.err
+    if not yes:
+        confirm(runtime, len(plan.persons), client.tenant_id)
+    with _progress(err) as progress:
+        result = service.apply_plan(client, config, plan, progress=progress)
+    envelope = {
+        "status": result.status,
+        "planned": result.planned,
+        "deleted": result.done,
+        "skipped": len(result.skipped),
+        "failed": len(result.failed),
+        "done_before": result.already_done,
+        "journal": str(result.journal),
+        "backup": str(result.backup),
+        "report": str(result.report) if result.report else None,
+    }
+    _envelope(err, fmt, envelope)
+    if result.stopped:
+        raise TastegetError(
+            f"stopped: {result.stopped}; every step so far is in the journal: "
+            "run the same command again to carry on"
+        )
+    if result.failed:
+        raise PartialFailure(
+            f"{len(result.failed)} of {result.planned} persons failed; see {result.report}"
+        )
+
+
+def confirm(runtime: Runtime, count: int, tenant: str) -> None:
+    """On a terminal: type the number of persons. Without one: --yes is needed."""
+    if not sys.stdin.isatty():
+        raise UsageError("--plan: no terminal to confirm on; pass --yes to apply without asking")
+    text = WORDS[runtime.lang]["confirm"].format(n=count, tenant=tenant)
+    answer = typer.prompt(text, default="", show_default=False, err=True)
+    if answer.strip() != str(count):
+        raise TastegetError("not confirmed; nothing was deleted")
+
+
+@contextmanager
+def _progress(err: Console) -> Iterator[service.Progress]:
+    """A progress bar with rate and ETA on a terminal; a line per hundred persons on a log."""
+    if err.is_terminal:
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            TextColumn("[progress.data.speed]{task.fields[rate]}"),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=err, transient=False) as bar:
+            task = bar.add_task("purge", total=None, rate="")
+            began = time.monotonic()
+
+            def update(n: int, total: int, _outcome: service.Outcome) -> None:
+                rate = n / max(time.monotonic() - began, 1e-6)
+                bar.update(task, completed=n, total=total, rate=f"{rate:.1f}/s")
+
+            yield update
+        return
+    began = time.monotonic()
+    counts = {j.DONE: 0, j.SKIPPED: 0, j.FAILED: 0}
+
+    def line(n: int, total: int, outcome: service.Outcome) -> None:
+        counts[outcome.step] = counts.get(outcome.step, 0) + 1
+        if n % LOG_EVERY == 0 or n == total:
+            rate = n / max(time.monotonic() - began, 1e-6)
+            err.print(
+                f"purge: {n}/{total} handled ({counts[j.DONE]} deleted, {counts[j.SKIPPED]} "
+                f"skipped, {counts[j.FAILED]} failed), {rate:.1f} persons/s",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+
+    yield line
+
+
+# ---------------------------------------------------------------- undo and prune
+
+
+def undo_mode(runtime: Runtime, path: Path, fmt: Format | None) -> None:
+    if not path.is_file():
+        raise UsageError(f"--undo {path}: no such journal")
+    result = service.undo_journal(runtime.client(), path)
+    envelope = {
+        "status": result.status,
+        "restored": len(result.restored),
+        "failed": [{"person_id": o.person_id, "reason": o.reason} for o in result.failed],
+        "journal": str(path),
+    }
+    _envelope(runtime.err, fmt, envelope)
+    if result.failed:
+        raise PartialFailure(
+            f"{len(result.failed)} persons could not be brought back (listed above)"
+        )
+
+
+def prune_mode(runtime: Runtime, fmt: Format | None) -> None:
+    settings = runtime.config.purge
+    removed = service.prune_backups(settings.data_dir, settings.backup_retention_days)
+    for path in removed:
+        print(path)
+    _say(
+        runtime.err,
+        f"removed {len(removed)} purge files older than {settings.backup_retention_days} days "
+        f"from {settings.data_dir}",
+    )
+
+
+# ---------------------------------------------------------------- output
+
+
+def _envelope(err: Console, fmt: Format | None, envelope: dict[str, Any]) -> None:
+    """The result: JSON on stdout with --format json, else lines on stderr."""
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(envelope, ensure_ascii=False, indent=2) + "\n")
+        return
+    for key, value in envelope.items():
+        if value not in (None, [], 0) or key in ("status", "deleted", "restored"):
+            shown = value if not isinstance(value, list) else json.dumps(value)
+            _say(err, f"{key}: {shown}")
+
+
+def _say(err: Console, text: str) -> None:
+    err.print(text, markup=False, highlight=False, soft_wrap=True)

@@ -1,0 +1,292 @@
+"""The purge's files: the plan, the journal and the backup.
+
+All three are created readable by the owner only (0600): the backup holds whole person records of
+people who were meant to be forgotten, and the plan and journal say who they were. The journal and
+the backup are JSON lines, appended and synced to disk line by line, so that a crash loses at
+most the step in flight, and that step is always re-checked on the next run.
+
+The plan's checksum is a SHA-256 over its canonical content. It catches a plan that was edited or
+damaged since it was made; it is not a signature (anyone who can edit the file can recompute it),
+which is why every person is checked against the rule again before the delete anyway.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from .errors import UsageError
+
+PLAN_FORMAT = "tasteget-purge-plan/1"
+PRIVATE = 0o600
+
+# Journal steps. An `intent` is written after the backup line and before the DELETE; an intent
+# without an outcome means "the delete may or may not have happened": re-check on the next run.
+INTENT = "intent"
+DONE = "done"
+SKIPPED = "skipped"
+FAILED = "failed"
+UNDONE = "undone"
+UNDO_FAILED = "undo_failed"
+# Outcomes after which `--plan` never touches the person again.
+FINAL = frozenset({DONE, SKIPPED, UNDONE})
+
+
+# ---------------------------------------------------------------- private files
+
+
+def ensure_private_dir(directory: Path) -> Path:
+    directory = directory.expanduser()
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return directory
+
+
+def write_private(path: Path, text: str) -> None:
+    """The whole file or nothing, 0600 from the first byte (never world-readable for an instant)."""
+    path = path.expanduser()
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise UsageError(f"{path}: the folder {directory} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    try:
+        os.fchmod(fd, PRIVATE)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def open_append_private(path: Path) -> TextIO:
+    """An append handle on `path`, created 0600 if new."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE)
+    os.fchmod(fd, PRIVATE)  # an older file with looser rights is tightened, not trusted
+    return os.fdopen(fd, "a", encoding="utf-8")
+
+
+def append_synced(handle: TextIO, record: Mapping[str, Any]) -> None:
+    """One JSON line, on disk before this returns (flush, then fsync)."""
+    handle.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+    handle.flush()
+    os.fsync(handle.fileno())
+
+
+def read_lines(path: Path) -> Iterator[dict[str, Any]]:
+    """The JSON lines of `path`; a torn last line (a crash mid-write) is ignored."""
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if not line.endswith("\n"):
+                return
+            with contextlib.suppress(json.JSONDecodeError):
+                record = json.loads(line)
+                if isinstance(record, dict):
+                    yield record
+
+
+# ---------------------------------------------------------------- the plan
+
+
+@dataclass(frozen=True)
+class PlannedPerson:
+    person_id: int
+    updated: str | None  # the person's UpdatedDate as seen when the plan was made (UTC text)
+
+
+@dataclass(frozen=True)
+class Plan:
+    tenant: str
+    as_of: date
+    created_at: datetime
+    rule: Mapping[str, Any]
+    persons: tuple[PlannedPerson, ...]
+    checksum: str = ""
+    checksum_ok: bool = True
+    path: Path | None = field(default=None, compare=False)
+
+    @property
+    def ids(self) -> list[int]:
+        return [p.person_id for p in self.persons]
+
+    @property
+    def cutoff(self) -> date:
+        return date.fromisoformat(self.rule["cutoff"])
+
+    @property
+    def key(self) -> str:
+        """Names this plan's journal, backup and report: the same plan, the same files."""
+        return content_checksum(plan_content(self))[:16]
+
+
+def plan_content(plan: Plan) -> dict[str, Any]:
+    return {
+        "format": PLAN_FORMAT,
+        "tenant": plan.tenant,
+        "as_of": plan.as_of.isoformat(),
+        "created_at": plan.created_at.astimezone(UTC).isoformat(),
+        "rule": dict(plan.rule),
+        "persons": [{"id": p.person_id, "updated": p.updated} for p in plan.persons],
+    }
+
+
+def content_checksum(content: Mapping[str, Any]) -> str:
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def write_plan(plan: Plan, path: Path) -> Plan:
+    content = plan_content(plan)
+    checksum = content_checksum(content)
+
+    # One person per line: a reviewer can read and diff it; the checksum does not depend on it.
+    def item(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+    lines = ["{"]
+    lines += [f" {item(k)}: {item(v)}," for k, v in content.items() if k != "persons"]
+    lines.append(' "persons": [')
+    lines.append(",\n".join("  " + item(p) for p in content["persons"]))
+    lines.append(" ],")
+    lines.append(f' "checksum": "sha256:{checksum}"')
+    lines.append("}")
+    write_private(path, "\n".join(lines) + "\n")
+    return replace(plan, checksum=checksum, path=path)
+
+
+def read_plan(path: Path) -> Plan:
+    """The plan at `path`; a file that is not a plan is one clear usage error."""
+    try:
+        document = json.loads(path.expanduser().read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"--plan {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--plan {path}: cannot read it ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--plan {path}: not a plan file (not JSON: {exc.msg})") from None
+    try:
+        if document.get("format") != PLAN_FORMAT:
+            raise ValueError(f"format is not {PLAN_FORMAT}")
+        persons = tuple(
+            PlannedPerson(int(p["id"]), None if p.get("updated") is None else str(p["updated"]))
+            for p in document["persons"]
+        )
+        plan = Plan(
+            tenant=str(document["tenant"]),
+            as_of=date.fromisoformat(document["as_of"]),
+            created_at=datetime.fromisoformat(document["created_at"]),
+            rule=dict(document["rule"]),
+            persons=persons,
+            path=path,
+        )
+        date.fromisoformat(plan.rule["cutoff"])
+        stored = str(document.get("checksum", "")).removeprefix("sha256:")
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise UsageError(f"--plan {path}: not a valid plan file ({exc})") from None
+    if len({p.person_id for p in persons}) != len(persons):
+        raise UsageError(f"--plan {path}: not a valid plan file (an id appears twice)")
+    actual = content_checksum(plan_content(plan))
+    return replace(plan, checksum=stored, checksum_ok=stored == actual)
+
+
+# ---------------------------------------------------------------- journal and backup
+
+
+def purge_files(data_dir: Path, key: str) -> tuple[Path, Path, Path]:
+    """(journal, backup, report) of the plan with this key."""
+    directory = ensure_private_dir(data_dir)
+    stem = f"purge-{key}"
+    return (
+        directory / f"{stem}.journal.jsonl",
+        directory / f"{stem}.backup.jsonl",
+        directory / f"{stem}.report.csv",
+    )
+
+
+def now_text() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Journal:
+    """Appends steps to the journal, each synced to disk before the next action."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle = open_append_private(path)
+        try:
+            # One run per journal at a time: two runs of one plan could delete in parallel
+            # and lose each other's steps.
+            fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            self._handle.close()
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                raise UsageError(
+                    f"{path}: another purge with this plan or journal is running; "
+                    "wait for it to end"
+                ) from None
+            raise
+
+    def write(self, step: str, person_id: int | None = None, **extra: Any) -> None:
+        record: dict[str, Any] = {"ts": now_text(), "step": step}
+        if person_id is not None:
+            record["id"] = person_id
+        record.update({k: v for k, v in extra.items() if v is not None})
+        append_synced(self._handle, record)
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def journal_states(path: Path) -> dict[int, dict[str, Any]]:
+    """The last step of each person in the journal (absent file: nobody)."""
+    states: dict[int, dict[str, Any]] = {}
+    if not path.exists():
+        return states
+    for record in read_lines(path):
+        person_id = record.get("id")
+        if isinstance(person_id, int) and not isinstance(person_id, bool):
+            states[person_id] = record
+    return states
+
+
+class Backup:
+    """Appends whole person entities, synced, before they are deleted."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle = open_append_private(path)
+
+    def write(self, person_id: int, entity: Mapping[str, Any]) -> None:
+        append_synced(self._handle, {"ts": now_text(), "id": person_id, "entity": entity})
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self) -> Backup:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def backed_up_ids(path: Path) -> set[int]:
+    if not path.exists():
+        return set()
+    return {int(r["id"]) for r in read_lines(path) if "id" in r}
