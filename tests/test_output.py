@@ -93,3 +93,10 @@ def test_output_file_format_follows_suffix(tmp_path: Path) -> None:
 def test_output_into_a_missing_folder_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="does not exist"):
         render([item("Anna")], COLUMNS, fmt=Format.json, output=tmp_path / "no" / "x.json")
+
+
+def test_csv_keeps_negative_numbers_as_numbers(capsys: pytest.CaptureFixture[str]) -> None:
+    rows = [{"working_days_overdue": -1, "name": "-Anna"}]
+    cols = [Column("working_days_overdue", "Dagar", "Days"), Column("name", "Namn", "Name")]
+    render(rows, cols, fmt=Format.csv, output=None)
+    assert capsys.readouterr().out.splitlines()[1] == "-1,'-Anna"

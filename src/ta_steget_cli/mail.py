@@ -32,13 +32,11 @@ from pathlib import Path
 from .config import NotifySettings
 from .errors import ConfigError, UsageError
 from .models import OverdueItem
+from .output import csv_safe
 from .workdays import STOCKHOLM, today_stockholm
 
 REGION = "region"
 AS_OF_HEADER = "X-Tasteget-As-Of"  # lets write_eml name the file after the run's as-of date
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
 
 @dataclass(frozen=True)
 class Outgoing:
@@ -52,19 +50,6 @@ class DeliveryResult:
     key: str
     ok: bool
     reason: str | None = None  # one line, never a secret
-
-
-# ---------------------------------------------------------------- CSV safety
-
-
-def csv_safe(value: str) -> str:
-    """A cell a spreadsheet shows as text: a leading formula character gets a quote before it.
-
-    Apply it to text cells only; numbers the tool writes itself (-3 working days) stay numbers.
-    """
-    if value and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 # ---------------------------------------------------------------- wording

@@ -46,7 +46,10 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_safe(value: str) -> str:
-    """A cell a spreadsheet shows as text: a leading formula character gets a quote before it."""
+    """A cell a spreadsheet shows as text: a leading formula character gets a quote before it.
+
+    Apply it to text cells only; numbers the tool writes itself (-3 working days) stay numbers.
+    """
     if value and value.startswith(_FORMULA_START):
         return "'" + value
     return value
@@ -100,12 +103,19 @@ def to_json(records: Sequence[Mapping[str, Any]]) -> str:
     return json.dumps(list(records), ensure_ascii=False, indent=2) + "\n"
 
 
+def csv_cell(value: Any) -> str:
+    """Text is made inert for spreadsheets; our own numbers stay numbers."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return csv_safe(cell_text(value))
+
+
 def to_csv(records: Sequence[Mapping[str, Any]], columns: Sequence[Column]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([c.key for c in columns])
     for record in records:
-        writer.writerow([csv_safe(cell_text(record.get(c.key))) for c in columns])
+        writer.writerow([csv_cell(record.get(c.key)) for c in columns])
     return buffer.getvalue()
 
 
