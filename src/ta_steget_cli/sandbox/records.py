@@ -6,6 +6,7 @@ Times are int seconds since the epoch (UTC): cheap to store, to compare and to c
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import lru_cache
 
 from . import ids
 
@@ -102,7 +103,16 @@ def iso(seconds: int | None) -> str:
     """SuperOffice's datetime text: UTC, no offset; never set is year 1."""
     if seconds is None:
         return NEVER
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    # Hand-rolled and cached per day: strftime dominated the time of a 1000-row page.
+    day, rest = divmod(seconds, 86_400)
+    hour, rest = divmod(rest, 3600)
+    minute, second = divmod(rest, 60)
+    return f"{_day_text(day)}T{hour:02d}:{minute:02d}:{second:02d}"
+
+
+@lru_cache(maxsize=8192)
+def _day_text(day: int) -> str:
+    return date.fromordinal(_EPOCH_DAY + day).isoformat()
 
 
 def to_seconds(moment: datetime) -> int:
