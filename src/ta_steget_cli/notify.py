@@ -1,0 +1,110 @@
+"""Which overdue list goes to whom (`tasteget notify`).
+
+The overdue service makes one list for the whole county; this module cuts it into one list per
+municipality (a person in two municipalities is on both) and one for the region (persons with
+none), pairs each with the addresses in `[notify.recipients]`, and leaves writing and sending to
+`mail`. Plain functions over dataclasses: nothing here reads the register, prints or connects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from . import mail
+from .config import NotifySettings
+from .errors import ConfigError
+from .models import OverdueItem
+
+REGION = mail.REGION
+
+
+@dataclass(frozen=True)
+class Mailing:
+    """One list and the addresses it goes to."""
+
+    key: str  # municipality name or "region"
+    recipients: tuple[str, ...]
+    items: tuple[OverdueItem, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    mailings: tuple[Mailing, ...]  # to compose and send, in config order, region last
+    unaddressed: tuple[tuple[str, int], ...]  # (key, list length): no recipients configured
+    empty: tuple[str, ...]  # keys whose empty list is not sent
+
+
+def list_for(key: str, items: Iterable[OverdueItem]) -> tuple[OverdueItem, ...]:
+    """The part of the county's list that `key` answers for, in the list's order."""
+    if key == REGION:
+        return tuple(i for i in items if not i.kommuner)
+    return tuple(i for i in items if key in i.kommuner)
+
+
+def keys_of(kommuner: Iterable[str], only: str | None) -> tuple[str, ...]:
+    """Every municipality, then the region; or just `only`."""
+    keys = (*kommuner, REGION)
+    return tuple(k for k in keys if only is None or k == only)
+
+
+def plan_mailings(
+    items: Sequence[OverdueItem],
+    kommuner: Iterable[str],
+    recipients: Mapping[str, Sequence[str]],
+    *,
+    only: str | None = None,
+    send_empty: bool = False,
+) -> Plan:
+    """Who gets which list. `only` with no recipients is a configuration error: the user asked
+    for exactly that mail and nothing could be sent."""
+    mailings: list[Mailing] = []
+    unaddressed: list[tuple[str, int]] = []
+    empty: list[str] = []
+    for key in keys_of(kommuner, only):
+        part = list_for(key, items)
+        addresses = tuple(recipients.get(key, ()))
+        if not addresses:
+            if only is not None:
+                raise ConfigError(
+                    f"[notify.recipients] has no addresses for {key}; nothing to send"
+                )
+            unaddressed.append((key, len(part)))
+        elif not part and not send_empty:
+            empty.append(key)
+        else:
+            mailings.append(Mailing(key, addresses, part))
+    return Plan(tuple(mailings), tuple(unaddressed), tuple(empty))
+
+
+def require_sender(settings: NotifySettings) -> str:
+    if not settings.sender:
+        raise ConfigError("[notify] from is not set; notify needs a sender address")
+    return settings.sender
+
+
+def require_smtp(settings: NotifySettings, password: str | None) -> None:
+    """Fail before reading the register when sending cannot work at all."""
+    if not settings.smtp_host:
+        raise ConfigError("[notify] smtp_host is not set; notify needs it (or use --dry-run)")
+    if settings.username and not password:
+        raise ConfigError(
+            "TASTEGET_SMTP_PASSWORD is not set in the environment; the SMTP login needs it "
+            "(or use --dry-run)"
+        )
+
+
+def outgoing(
+    plan: Plan, *, as_of: date, settings: NotifySettings, lang: str
+) -> list[mail.Outgoing]:
+    """The composed messages of the plan, in its order."""
+    messages = [
+        mail.outgoing_for(m.key, m.items, as_of=as_of, settings=settings, lang=lang)
+        for m in plan.mailings
+    ]
+    return [m for m in messages if m is not None]
+
+
+def failures(results: Iterable[mail.DeliveryResult]) -> list[mail.DeliveryResult]:
+    return [r for r in results if not r.ok]
