@@ -1,0 +1,463 @@
+"""Move status: the municipality's list for the yearly review, and setting a person's status.
+
+Reading goes through the register (ids filtered per status item, never display texts). Writing
+is one GET and at most one PATCH per person: the PATCH carries a `test` on `UpdatedDate`, so a
+change someone else made between our read and our write is reported, never overwritten.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Protocol
+
+from .config import Config, kommun_name
+from .errors import Conflict, Forbidden, NotFound, UsageError
+from .models import Activity
+from .register import Register
+from .workdays import local_date
+
+OUTCOMES = ("set", "would_set", "unchanged", "skipped", "failed")
+IMPORT_COLUMNS = ("person_id", "status", "moved_to", "date")
+
+_LIST_ITEM = re.compile(r"^\[I:(-?\d+)\]$")
+_DATE_DOTS = re.compile(r"^\[D:(\d{4})\.(\d{1,2})\.(\d{1,2})\]$")
+_DATE_SLASHES = re.compile(r"^\[D:(\d{1,2})/(\d{1,2})/(\d{4})\]$")
+
+
+class PersonClient(Protocol):
+    """What setting a status needs of the SuperOffice client."""
+
+    def get_person(self, person_id: int) -> dict[str, Any]: ...
+
+    def patch_person(self, person_id: int, operations: list[dict[str, Any]]) -> dict[str, Any]: ...
+
+
+# ---------------------------------------------------------------- the list
+
+
+@dataclass(frozen=True, slots=True)
+class StatusItem:
+    """One line of `status list`."""
+
+    person_id: int
+    name: str
+    status: str | None
+    registered: date | None
+    kommuner: tuple[str, ...]
+    last_activity: date | None
+
+
+def list_statuses(
+    register: Register, *, kommun: str | None, status: str | None = None
+) -> list[StatusItem]:
+    """The contacts of `kommun` (None: the region, persons with no municipality), by id."""
+    config = register.config
+    area = register.kommun_filter(kommun) if kommun else register.region_filter()
+    wanted = status_filter(config, status) if status else None
+    persons = list(register.persons(area, wanted))
+    statuses = register.move_statuses(area, wanted)
+    kommuner = register.memberships(area, wanted) if kommun else {}
+    ids = [p.person_id for p in persons]
+    activities = register.activities_adaptive(ids, config.purge.activity_kinds)
+    last = last_activities(activities, register.as_of)
+    return [
+        StatusItem(
+            person_id=p.person_id,
+            name=p.name,
+            status=statuses.get(p.person_id),
+            registered=local_date(p.registered) if p.registered else None,
+            kommuner=kommuner.get(p.person_id, ()),
+            last_activity=last.get(p.person_id),
+        )
+        for p in sorted(persons, key=lambda p: p.person_id)
+    ]
+
+
+def last_activities(activities: Iterable[Activity], as_of: date) -> dict[int, date]:
+    """Each person's latest activity day (Stockholm) up to as_of. A follow-up planned for a
+    later day counts on the day it was registered: it has not happened yet."""
+    last: dict[int, date] = {}
+    for activity in activities:
+        day = activity_day(activity, as_of)
+        if day is not None and day > last.get(activity.person_id, date.min):
+            last[activity.person_id] = day
+    return last
+
+
+def activity_day(activity: Activity, as_of: date) -> date | None:
+    if activity.date is not None and local_date(activity.date) <= as_of:
+        return local_date(activity.date)
+    return local_date(activity.registered) if activity.registered is not None else None
+
+
+def status_filter(config: Config, status: str) -> str:
+    """The archive condition for persons with `status` (a key of [move_status.values])."""
+    from . import filters as f
+
+    key = status_key(config, status)
+    return f.equals(f"personUdef/{config.move_status.field}", config.move_status.values[key])
+
+
+def status_key(config: Config, status: str) -> str:
+    """The configured key for `status` (any case), or a usage error listing the valid keys."""
+    folded = status.strip().casefold()
+    for key in config.move_status.values:
+        if key.casefold() == folded:
+            return key
+    raise UsageError(f"unknown status {status!r}; expected one of {valid_statuses(config)}")
+
+
+def valid_statuses(config: Config) -> str:
+    return ", ".join(config.move_status.values)
+
+
+# ---------------------------------------------------------------- one change
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """What to set on one person. None leaves a companion field as it is."""
+
+    person_id: int
+    status: str
+    moved_to: str | None = None
+    move_date: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetResult:
+    person_id: int | None
+    outcome: str  # one of OUTCOMES
+    reason: str | None = None
+    status: str | None = None
+    changed: tuple[str, ...] = ()  # ProgIds written (or that would be written)
+    conflict: bool = False  # someone else changed the person between our read and write
+
+
+def make_change(
+    config: Config,
+    person_id: int,
+    status: str,
+    moved_to: str | None = None,
+    move_date: date | None = None,
+) -> StatusChange:
+    """A validated change; a UsageError says what is wrong with the input."""
+    ms = config.move_status
+    key = status_key(config, status)
+    kommun = None
+    if moved_to:
+        if not ms.moved_to_field:
+            raise UsageError("moved_to: no [move_status] moved_to_field in the config")
+        kommun = kommun_name(moved_to)
+        if kommun is None or kommun not in ms.moved_to_values:
+            valid = ", ".join(ms.moved_to_values)
+            raise UsageError(
+                f"unknown municipality {moved_to!r} to move to; expected one of {valid}"
+            )
+    if move_date is not None and not ms.move_date_field:
+        raise UsageError("date: no [move_status] move_date_field in the config")
+    return StatusChange(person_id, key, kommun, move_date)
+
+
+def wanted_fields(config: Config, change: StatusChange) -> dict[str, str]:
+    """The CustomFields values the change asks for, in SuperOffice's text form."""
+    ms = config.move_status
+    out = {ms.field: list_item(ms.values[change.status])}
+    if change.moved_to and ms.moved_to_field:
+        out[ms.moved_to_field] = list_item(ms.moved_to_values[change.moved_to])
+    if change.move_date and ms.move_date_field:
+        out[ms.move_date_field] = udef_date(change.move_date)
+    return out
+
+
+def list_item(item_id: int) -> str:
+    return f"[I:{item_id}]"
+
+
+def udef_date(day: date) -> str:
+    return f"[D:{day.year:04d}.{day.month:02d}.{day.day:02d}]"
+
+
+def field_value(text: Any) -> int | date | None:
+    """A CustomFields value as an item id or a date; anything else (empty, unset) is None.
+
+    Compared as values, not texts, so `[D:2025.8.7]` and `[D:2025.08.07]` are the same date."""
+    if not isinstance(text, str):
+        return None
+    text = text.strip()
+    if match := _LIST_ITEM.match(text):
+        item = int(match.group(1))
+        return item if item > 0 else None
+    if match := _DATE_DOTS.match(text):
+        year, month, day = (int(g) for g in match.groups())
+    elif match := _DATE_SLASHES.match(text):
+        month, day, year = (int(g) for g in match.groups())
+    else:
+        return None
+    try:
+        parsed = date(year, month, day)
+    except ValueError:
+        return None
+    return None if parsed.year <= 1 else parsed
+
+
+def changes_needed(entity: Mapping[str, Any], wanted: Mapping[str, str]) -> dict[str, str]:
+    """The wanted fields whose value differs from the entity's; only these are sent."""
+    current = entity.get("CustomFields") or {}
+    return {k: v for k, v in wanted.items() if field_value(current.get(k)) != field_value(v)}
+
+
+def current_status(config: Config, entity: Mapping[str, Any]) -> str | None:
+    """The status key an entity holds, read from its item id."""
+    item = field_value((entity.get("CustomFields") or {}).get(config.move_status.field))
+    for key, value in config.move_status.values.items():
+        if value == item:
+            return key
+    return None
+
+
+def set_status(
+    client: PersonClient, config: Config, change: StatusChange, *, dry_run: bool = False
+) -> SetResult:
+    """Read the person, write only what differs, and never overwrite someone else's change."""
+    pid = change.person_id
+    wanted = wanted_fields(config, change)
+    try:
+        entity = client.get_person(pid)
+    except NotFound:
+        return SetResult(pid, "failed", "no person with this id", change.status)
+    except Forbidden:
+        return SetResult(pid, "failed", "no right to read this person", change.status)
+    diff = changes_needed(entity, wanted)
+    if not diff:
+        return SetResult(pid, "unchanged", None, change.status)
+    if dry_run:
+        return SetResult(pid, "would_set", None, change.status, tuple(diff))
+    operations = [
+        # The value exactly as read: SuperOffice compares it with what it holds now.
+        {"op": "test", "path": "UpdatedDate", "value": entity.get("UpdatedDate")},
+        {"op": "replace", "path": "CustomFields", "value": diff},
+    ]
+    try:
+        client.patch_person(pid, operations)
+    except Conflict:
+        return after_conflict(client, config, change, wanted)
+    except NotFound:
+        return SetResult(pid, "failed", "the person was deleted before the write", change.status)
+    except Forbidden:
+        return SetResult(pid, "failed", "no right to change this person", change.status)
+    return SetResult(pid, "set", None, change.status, tuple(diff))
+
+
+def after_conflict(
+    client: PersonClient, config: Config, change: StatusChange, wanted: Mapping[str, str]
+) -> SetResult:
+    """Someone changed the person between our read and write: re-read and tell what is there."""
+    pid = change.person_id
+    try:
+        entity = client.get_person(pid)
+    except NotFound:
+        return SetResult(pid, "failed", "the person was deleted by someone else", change.status)
+    if not changes_needed(entity, wanted):
+        # The other change already set what we wanted: nothing was lost.
+        return SetResult(pid, "unchanged", None, change.status)
+    now = current_status(config, entity) or "none"
+    return SetResult(
+        pid,
+        "failed",
+        f"changed by someone else since it was read (updated {entity.get('UpdatedDate')}, "
+        f"status now {now}); not overwritten, run again to apply",
+        change.status,
+        conflict=True,
+    )
+
+
+# ---------------------------------------------------------------- import
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRow:
+    """One line of an import file: a change to make, or why the line cannot be used."""
+
+    line: int
+    change: StatusChange | None
+    person_id: int | None = None
+    status: str | None = None
+    outcome: str | None = None  # set when the line is settled without asking SuperOffice
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """One result row of `status import`."""
+
+    line: int
+    person_id: int | None
+    status: str | None
+    outcome: str
+    reason: str | None = None
+
+
+@dataclass
+class ImportSummary:
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
+
+    def add(self, outcome: str) -> None:
+        self.counts[outcome] += 1
+
+    @property
+    def failed(self) -> int:
+        return self.counts["failed"]
+
+
+def read_import_file(path: Path) -> str:
+    """The file's text: UTF-8 (with or without a BOM), else Windows-1252 as older Excel saves."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path}: is a folder, expected a CSV file") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read it ({exc.strerror})") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def delimiter_of(header: str) -> str:
+    """Swedish Excel writes `;` (the comma is the decimal sign); everyone else `,`."""
+    return ";" if header.count(";") > header.count(",") else ","
+
+
+def parse_import(config: Config, text: str, source: str = "file") -> list[ImportRow]:
+    """Every line after the header as an ImportRow; a missing or wrong header is a usage error."""
+    lines = text.splitlines()
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        raise UsageError(
+            f"{source}: the file is empty; expected a header {','.join(IMPORT_COLUMNS)}"
+        )
+    delimiter = delimiter_of(lines[first])
+    header = [
+        cell.strip().casefold() for cell in next(csv.reader([lines[first]], delimiter=delimiter))
+    ]
+    if header[:2] != ["person_id", "status"] or any(h not in IMPORT_COLUMNS for h in header):
+        raise UsageError(
+            f"{source}: line {first + 1} must be the header person_id,status[,moved_to,date] "
+            f"(comma or semicolon separated); found {lines[first].strip()!r}"
+        )
+    rows: list[ImportRow] = []
+    seen: dict[int, int] = {}
+    body = "\n".join(lines[first + 1 :])
+    reader = csv.reader(io.StringIO(body), delimiter=delimiter)
+    for offset, cells in enumerate(reader):
+        number = first + 2 + offset
+        row = parse_row(config, number, header, cells)
+        if row.change is not None:
+            earlier = seen.setdefault(row.change.person_id, number)
+            if earlier != number:
+                row = ImportRow(
+                    number, None, row.person_id, row.status, "skipped",
+                    f"person {row.person_id} is already on line {earlier}",
+                )  # fmt: skip
+        rows.append(row)
+    return rows
+
+
+def parse_row(config: Config, number: int, header: Sequence[str], cells: list[str]) -> ImportRow:
+    cells = [c.strip() for c in cells]
+    if not any(cells):
+        return ImportRow(number, None, outcome="skipped", reason="empty line")
+    if len(cells) > len(header):
+        # Excel pads rows with trailing separators; only cells beyond the header that hold
+        # something make the row wrong.
+        if any(cells[len(header) :]):
+            return ImportRow(
+                number, None, outcome="failed",
+                reason=f"expected {len(header)} columns as in the header, found {len(cells)}",
+            )  # fmt: skip
+        cells = cells[: len(header)]
+    values = dict(zip(header, cells, strict=False))
+    raw_id, raw_status = values.get("person_id", ""), values.get("status", "")
+    try:
+        person_id = int(raw_id)
+        if person_id <= 0:
+            raise ValueError
+    except ValueError:
+        return ImportRow(number, None, None, raw_status or None, "failed",
+                         f"person_id {raw_id!r} is not a positive whole number")  # fmt: skip
+    if not raw_status:
+        return ImportRow(number, None, person_id, None, "skipped", "no status given")
+    move_date = None
+    if values.get("date"):
+        try:
+            move_date = date.fromisoformat(values["date"])
+        except ValueError:
+            return ImportRow(number, None, person_id, raw_status, "failed",
+                             f"date {values['date']!r} is not a date as YYYY-MM-DD")  # fmt: skip
+    try:
+        change = make_change(config, person_id, raw_status, values.get("moved_to"), move_date)
+    except UsageError as exc:
+        return ImportRow(number, None, person_id, raw_status, "failed", str(exc))
+    return ImportRow(number, change, person_id, change.status)
+
+
+def run_import(
+    client: PersonClient, config: Config, rows: Iterable[ImportRow], *, dry_run: bool = False
+) -> Iterator[ImportResult]:
+    """Apply each usable row through the same logic as `status set`; one result per row."""
+    for row in rows:
+        if row.change is None:
+            yield ImportResult(row.line, row.person_id, row.status, row.outcome or "failed",
+                               row.reason)  # fmt: skip
+            continue
+        result = set_status(client, config, row.change, dry_run=dry_run)
+        yield ImportResult(row.line, row.person_id, row.status, result.outcome, result.reason)
+
+
+def summarize(results: Iterable[ImportResult]) -> ImportSummary:
+    summary = ImportSummary()
+    for result in results:
+        summary.add(result.outcome)
+    return summary
+
+
+# ---------------------------------------------------------------- review
+
+
+def review_file(data_dir: Path, area: str) -> Path:
+    """Where a review of `area` (a municipality or "region") remembers how far it got."""
+    slug = area.casefold().translate(str.maketrans("åäö", "aao"))
+    return data_dir / "review" / f"{slug}.json"
+
+
+def review_position(path: Path) -> int:
+    """The last person id reviewed (0: start from the beginning). A damaged file restarts."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return int(data["done_through"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
+def save_review_position(path: Path, area: str, person_id: int) -> None:
+    """Written after every person, whole or not at all, so a stop anywhere loses nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"area": area, "done_through": person_id}), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def still_to_review(items: Iterable[StatusItem], done_through: int) -> list[StatusItem]:
+    """The persons after the last one reviewed, by id (ids only grow, so new ones come last)."""
+    return [i for i in sorted(items, key=lambda i: i.person_id) if i.person_id > done_through]
