@@ -108,6 +108,14 @@ def activity_from_row(row: Mapping[str, Any]) -> Activity:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class MoveRecord:
+    """What the report needs of a moved person: when they moved and when the record changed."""
+
+    move_date: date | None
+    updated: datetime | None
+
+
 @dataclass(frozen=True)
 class Register:
     """The register as it stood at the end of `as_of` (Europe/Stockholm)."""
@@ -126,10 +134,13 @@ class Register:
 
     def registered_between(self, first: date, last: date) -> str:
         """Persons registered (Stockholm date) from `first` to `last`, with a day's margin."""
-        return f.all_of(
-            f.after("personRegisteredDate", first - timedelta(days=2)),
-            f.before("personRegisteredDate", min(last, self.as_of) + timedelta(days=1)),
-        ) or ""
+        return (
+            f.all_of(
+                f.after("personRegisteredDate", first - timedelta(days=2)),
+                f.before("personRegisteredDate", min(last, self.as_of) + timedelta(days=1)),
+            )
+            or ""
+        )
 
     def kommun_filter(self, kommun: str) -> str:
         return f.one_of("personInterestIds", [self.config.kommuner[kommun]])
@@ -199,6 +210,23 @@ class Register:
             ids |= self.person_ids(f.one_of("personInterestIds", [interest]), *conditions)
         return ids
 
+    def move_records(self, *conditions: str | None) -> dict[int, MoveRecord]:
+        """Move date (the UDEF date field, when configured) and last update of each person
+        matching the conditions. A date field's Slim value is a date, not a display text."""
+        field = self.config.move_status.move_date_field
+        column = f"personUdef/{field}" if field else None
+        select = ("personId", "personUpdatedDate", *((column,) if column else ()))
+        query = f.all_of(self.registered_by_as_of(), *conditions)
+        out: dict[int, MoveRecord] = {}
+        for row in self.source.scan("Person", select=select, filter=query):
+            moved = parse_utc(row.get(column)) if column else None
+            out[_int(row["personId"])] = MoveRecord(
+                # A date field holds midnight UTC of the date itself: no time zone shift.
+                move_date=moved.date() if moved else None,
+                updated=parse_utc(row.get("personUpdatedDate")),
+            )
+        return out
+
     # ------------------------------------------------------------ activities
 
     def activities(
@@ -216,7 +244,9 @@ class Register:
             "PersonActivity",
             ids,
             select=ACTIVITY_COLUMNS,
-            filter=f.all_of(f.before("registeredDate", self.as_of + timedelta(days=1)), *conditions),
+            filter=f.all_of(
+                f.before("registeredDate", self.as_of + timedelta(days=1)), *conditions
+            ),
             entities=kinds,
         )
         for row in rows:
