@@ -1,0 +1,275 @@
+"""The quarterly report: per municipality and for the region, how many registered, how fast they
+got a first response, and how many households moved.
+
+The figures, and the choices behind them:
+- registrations: persons whose Stockholm registration date lies in the period (up to as_of).
+- answered_within_limit / assessed: of the registrations whose due date (the fifth working day)
+  has come by as_of, those whose first response was registered by the end of the due date.
+  Persons still inside their five days are left out of the share, not counted as failures.
+- median_working_days: over the registrations that have had a first response, working days
+  from the registration date to the response date (same day: 0).
+- unanswered: registrations with no first response by as_of, due or not.
+- households_moved: persons with the "moved" status whose move date lies in the period; a
+  person without a move date counts on the day the record was last updated (the status change
+  is the last thing a move guide does on a moved contact). A move counts for the municipality
+  moved to; without one, for each municipality the person ticked, else for the region.
+- moved_this_year: the same count from 1 January of the period's year up to its end (or
+  as_of), held against `[report] yearly_goal` on the total row.
+
+The first-response rule is overdue.py's, so the report and the overdue list never disagree.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+from . import filters as f
+from .errors import UsageError
+from .models import Person
+from .overdue import Rule, calendar_of, first_responses, rule_of
+from .register import MoveRecord, Register
+from .workdays import Calendar, local_date
+
+REGION = "region"
+TOTAL = "total"
+MOVED = "moved"  # the [move_status.values] key that means the household has moved
+_QUARTER = re.compile(r"^\s*(\d{4})\s*-?\s*[Qq]([1-4])\s*$")
+
+
+@dataclass(frozen=True)
+class Period:
+    first: date
+    last: date
+    label: str  # "2025Q3" or "2025"
+
+    @property
+    def year(self) -> int:
+        return self.last.year
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRow:
+    """One line of the report: a municipality, the region (persons with none), or the total."""
+
+    kommun: str
+    registrations: int
+    assessed: int
+    answered_within_limit: int
+    share_within_limit: float | None
+    median_working_days: float | None
+    unanswered: int
+    households_moved: int
+    moved_this_year: int
+    yearly_goal: int | None = None
+    share_of_goal: float | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    period: Period
+    as_of: date
+    working_days: int
+    rows: list[ReportRow]
+
+    @property
+    def total(self) -> ReportRow:
+        return self.rows[-1]
+
+
+# ---------------------------------------------------------------- the period
+
+
+def quarter_period(text: str) -> Period:
+    """`2025Q3` (also `2025-Q3`, `2025q3`) as its first and last day; else a usage error."""
+    match = _QUARTER.match(text)
+    if not match:
+        raise UsageError(f"--quarter: found {text!r}, expected a year and quarter 1-4 like 2025Q3")
+    year, quarter = int(match.group(1)), int(match.group(2))
+    first = date(year, 3 * quarter - 2, 1)
+    last = date(year + (quarter == 4), 1 if quarter == 4 else 3 * quarter + 1, 1) - timedelta(1)
+    return Period(first, last, f"{year}Q{quarter}")
+
+
+def year_period(year: int) -> Period:
+    if not 1900 <= year <= 9999:
+        raise UsageError(f"--year: found {year}, expected a year like 2025")
+    return Period(date(year, 1, 1), date(year, 12, 31), str(year))
+
+
+def last_full_quarter(as_of: date) -> Period:
+    """The default: the latest quarter that has ended by as_of (the one being reported on)."""
+    quarter = (as_of.month - 1) // 3 + 1
+    candidate = quarter_period(f"{as_of.year}Q{quarter}")
+    if candidate.last <= as_of:
+        return candidate
+    if quarter == 1:
+        return quarter_period(f"{as_of.year - 1}Q4")
+    return quarter_period(f"{as_of.year}Q{quarter - 1}")
+
+
+def choose_period(quarter: str | None, year: int | None, as_of: date) -> Period:
+    if quarter and year is not None:
+        raise UsageError("give either --quarter or --year, not both")
+    period = (
+        quarter_period(quarter)
+        if quarter
+        else year_period(year)
+        if year is not None
+        else last_full_quarter(as_of)
+    )
+    if period.first > as_of:
+        raise UsageError(f"the period {period.label} starts after the as-of date {as_of}")
+    return period
+
+
+# ---------------------------------------------------------------- one registration
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """One person registered in the period and what became of their first response."""
+
+    person_id: int
+    due: date
+    answered: date | None  # Stockholm date of the first response
+    working_days: int | None  # from registration to the response
+
+
+def registration(
+    person: Person, response_day: date | None, calendar: Calendar, working_days: int
+) -> Registration:
+    assert person.registered is not None
+    day = local_date(person.registered)
+    spent = calendar.working_days_between(day, response_day) if response_day else None
+    return Registration(person.person_id, calendar.due_date(day, working_days), response_day, spent)
+
+
+def first_response_figures(
+    registrations: Iterable[Registration], as_of: date
+) -> tuple[int, int, int, float | None, int, float | None]:
+    """(count, assessed, within limit, share, unanswered, median working days)."""
+    regs = list(registrations)
+    assessed = [r for r in regs if r.due <= as_of]
+    within = sum(1 for r in assessed if r.answered is not None and r.answered <= r.due)
+    share = within / len(assessed) if assessed else None
+    spent = [r.working_days for r in regs if r.working_days is not None]
+    median = float(statistics.median(spent)) if spent else None
+    unanswered = sum(1 for r in regs if r.answered is None)
+    return len(regs), len(assessed), within, share, unanswered, median
+
+
+# ---------------------------------------------------------------- moves
+
+
+def move_day(record: MoveRecord) -> date | None:
+    """When the household moved: the move date, else the day the record last changed."""
+    if record.move_date is not None:
+        return record.move_date
+    return local_date(record.updated) if record.updated is not None else None
+
+
+def moved_between(records: Mapping[int, MoveRecord], first: date, last: date) -> set[int]:
+    return {pid for pid, rec in records.items() if (d := move_day(rec)) and first <= d <= last}
+
+
+def move_areas(
+    moved_to: Mapping[int, str], kommuner: Mapping[int, tuple[str, ...]], person_id: int
+) -> tuple[str, ...]:
+    """Where a move counts: the municipality moved to, else those ticked, else the region."""
+    if person_id in moved_to:
+        return (moved_to[person_id],)
+    return kommuner.get(person_id) or (REGION,)
+
+
+# ---------------------------------------------------------------- reading and combining
+
+
+def period_persons(register: Register, period: Period) -> dict[int, Person]:
+    """Persons whose Stockholm registration date lies in the period, up to as_of."""
+    last = min(period.last, register.as_of)
+    return {
+        p.person_id: p
+        for p in register.persons(register.registered_between(period.first, last))
+        if p.registered is not None and period.first <= local_date(p.registered) <= last
+    }
+
+
+def response_days(register: Register, persons: Mapping[int, Person], rule: Rule) -> dict[int, date]:
+    if not persons:
+        return {}
+    # Nothing registered before the period (less the UTC/Stockholm day) can be a response.
+    earliest = min(local_date(p.registered) for p in persons.values() if p.registered)
+    not_before = f.after("registeredDate", earliest - timedelta(days=2))
+    activities = register.activities_adaptive(persons.keys(), rule.kinds, not_before)
+    return {pid: local_date(m) for pid, m in first_responses(persons, activities, rule).items()}
+
+
+def moves(register: Register, period: Period) -> tuple[dict[int, MoveRecord], str | None]:
+    """Persons with the moved status (move date, last update) and the status condition."""
+    ms = register.config.move_status
+    if MOVED not in ms.values:
+        return {}, None
+    moved = f.equals(f"personUdef/{ms.field}", ms.values[MOVED])
+    return register.move_records(moved), moved
+
+
+def build_report(register: Register, period: Period) -> Report:
+    """The report for `period` as the register stood at the end of as_of."""
+    config = register.config
+    rule = rule_of(config)
+    calendar = calendar_of(config)
+    as_of = register.as_of
+    persons = period_persons(register, period)
+    last = min(period.last, as_of)
+    window = register.registered_between(period.first, last)
+    kommuner = register.memberships(window) if persons else {}
+    answered = response_days(register, persons, rule)
+    regs = {
+        pid: registration(p, answered.get(pid), calendar, rule.working_days)
+        for pid, p in persons.items()
+    }
+
+    records, moved_filter = moves(register, period)
+    in_period = moved_between(records, period.first, last)
+    in_year = moved_between(records, date(period.year, 1, 1), last)
+    moved_to: dict[int, str] = {}
+    move_kommuner: dict[int, tuple[str, ...]] = {}
+    if records:
+        ms = config.move_status
+        moved_to = register.list_values(ms.moved_to_field, ms.moved_to_values, moved_filter)
+        move_kommuner = register.memberships(moved_filter)
+
+    def area_row(area: str, members: set[int]) -> ReportRow:
+        figures = first_response_figures((regs[p] for p in members if p in regs), as_of)
+        count, assessed, within, share, unanswered, median = figures
+        mine = {p for p in records if area in move_areas(moved_to, move_kommuner, p)}
+        return ReportRow(
+            kommun=area,
+            registrations=count,
+            assessed=assessed,
+            answered_within_limit=within,
+            share_within_limit=share,
+            median_working_days=median,
+            unanswered=unanswered,
+            households_moved=len(mine & in_period),
+            moved_this_year=len(mine & in_year),
+        )
+
+    rows = [area_row(k, {p for p in persons if k in kommuner.get(p, ())}) for k in config.kommuner]
+    rows.append(area_row(REGION, {p for p in persons if not kommuner.get(p)}))
+    total = area_row(TOTAL, set(persons))
+    goal = config.report.yearly_goal
+    total = replace(
+        total,
+        # Distinct households: one who ticked two municipalities moved once.
+        households_moved=len(in_period),
+        moved_this_year=len(in_year),
+        yearly_goal=goal,
+        share_of_goal=len(in_year) / goal if goal else None,
+    )
+    rows.append(total)
+    return Report(period, as_of, rule.working_days, rows)
