@@ -118,8 +118,9 @@ class SandboxServer:
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> SandboxServer:
+        # A short poll interval: shutdown() waits for it, and tests start many servers.
         self._thread = threading.Thread(
-            target=self.httpd.serve_forever, name="sandbox-server", daemon=True
+            target=self.httpd.serve_forever, args=(0.05,), name="sandbox-server", daemon=True
         )
         self._thread.start()
         return self
