@@ -229,4 +229,4 @@ def overdue_command(
         write_csv(items, output)
     else:
         render(items, DATA_COLUMNS, fmt=chosen, output=output, lang=lang)
-    runtime.err.print(count, markup=False, highlight=False)
+    typer.echo(count, err=True)  # plain: a rich console would wrap it at 80 columns
