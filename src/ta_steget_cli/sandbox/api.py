@@ -26,7 +26,7 @@ from .entity import (
     udef_layout,
 )
 from .faults import Fault
-from .query import PROVIDERS, QueryError, build_query
+from .query import PROVIDERS, Query, QueryError, build_query
 from .records import Person
 from .tenant import SandboxTenant
 
@@ -250,17 +250,21 @@ def _archive(tenant: SandboxTenant, request: Request, name: str) -> Response:
         return error(400, "ArgumentException", f"Unknown parameter '{unknown[0]}'", source)
     query = build_query(provider, params)
     rows = tenant.run(query)
-    entity = "person" if provider == "Person" else None
-    value = [
-        {
-            "PrimaryKey": str(row.id),
-            "EntityName": entity or row.kind,
-            **{c.name: c.show(row) for c in query.select if c.show is not None},
-        }
-        for row in rows
-    ]
+    value = slim_rows(rows, query, "person" if provider == "Person" else None)
     metadata = f"{request.base_url}/{ids.CONTEXT_IDENTIFIER}/api/v1/Archive/$metadata"
     return json_response(200, {"odata.metadata": metadata, "odata.nextLink": None, "value": value})
+
+
+def slim_rows(rows: list[Any], query: Query, entity: str | None) -> list[dict[str, Any]]:
+    """Slim rows: PrimaryKey (a string), EntityName and the selected columns' display values."""
+    names = [c.name for c in query.select]
+    shows = [c.show for c in query.select if c.show is not None]
+    out = []
+    for row in rows:
+        slim = {"PrimaryKey": str(row.id), "EntityName": entity or row.kind}
+        slim.update(zip(names, [show(row) for show in shows], strict=True))
+        out.append(slim)
+    return out
 
 
 def _find(tenant: SandboxTenant, text: str, source: str) -> Person | Response:
