@@ -278,10 +278,13 @@ class Register:
         kinds: Iterable[str],
         *conditions: str | None,
         fill: float = 0.8,
+        first_chunk: int | None = None,
     ) -> Iterator[Activity]:
         """Like `activities`, but sizes each id chunk from the rows per person seen so far, so
         that a chunk's answer fills most of a page without overflowing it (an overflowing
-        chunk is split and asked again, which costs more than it saves)."""
+        chunk is split and asked again, which costs more than it saves). `first_chunk` ids are
+        asked first, before anything is known (default: as if one row per person); a small
+        first chunk costs one request and saves the splits of a first guess that overflows."""
         ids = sorted(set(person_ids))
         kinds = tuple(kinds)
         page = self.source_page_size()
@@ -291,6 +294,8 @@ class Register:
         while start < len(ids):
             density = rows_seen / asked if asked else 1.0
             size = max(1, min(page, int(page * fill / max(density, 1e-9))))
+            if not asked and first_chunk:
+                size = first_chunk
             chunk = ids[start : start + size]
             start += size
             rows = self.source.by_ids(
