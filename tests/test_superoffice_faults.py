@@ -475,13 +475,25 @@ def test_state_pointing_at_plain_http_is_refused(mock: respx.MockRouter, clock: 
 # ---------------------------------------------------------------- logging
 
 
+@pytest.fixture
+def client_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """caplog attached to the client's own logger: the CLI turns propagation off."""
+    so_logger = logging.getLogger("ta_steget_cli.superoffice")
+    so_logger.addHandler(caplog.handler)
+    try:
+        yield caplog
+    finally:
+        so_logger.removeHandler(caplog.handler)
+
+
 def test_debug_log_holds_no_secrets(
     mock: respx.MockRouter,
     clock: FakeClock,
     keys: KeyPair,
     tmp_path: Path,
-    caplog: pytest.LogCaptureFixture,
+    client_log: pytest.LogCaptureFixture,
 ) -> None:
+    caplog = client_log
     caplog.set_level(logging.DEBUG, logger="ta_steget_cli.superoffice")
     mock_login(mock, keys, [TICKET, NEW_TICKET])
     mock.get(PERSON).mock(side_effect=[httpx.Response(401), httpx.Response(503), OK])
