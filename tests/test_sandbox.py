@@ -402,3 +402,17 @@ def test_determinism_same_seed_same_data() -> None:
 
     assert snapshot(5) == snapshot(5)
     assert snapshot(5) != snapshot(6)
+
+
+def test_serve_forever_announces_its_urls_and_stops_on_ctrl_c() -> None:
+    from ta_steget_cli.sandbox import serve_forever
+
+    seen: list[tuple[str, str]] = []
+
+    def announce(base_url: str, api_url: str) -> None:
+        seen.append((base_url, api_url))
+        raise KeyboardInterrupt  # what Ctrl-C does in the CLI's serve loop
+
+    serve_forever(SandboxTenant(persons=0), "127.0.0.1", 0, announce)
+    ((base_url, api_url),) = seen
+    assert base_url.startswith("http://127.0.0.1:") and api_url == f"{base_url}/Cust00000/api"

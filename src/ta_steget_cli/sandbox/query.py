@@ -366,10 +366,13 @@ class _Parser:
 
     def day(self) -> int:
         token = self.take("str", "a date in quotes ('YYYY-MM-DD')")
-        try:
-            return day_number(date.fromisoformat(token.text)) if len(token.text) == 10 else _bad()
-        except ValueError:
-            raise QueryError(f"Not a date 'YYYY-MM-DD': '{token.text}'") from None
+        # fromisoformat alone would also take '20250101' and datetimes; the contract wants dates.
+        if re.fullmatch(r"\d{4}-\d\d-\d\d", token.text):
+            try:
+                return day_number(date.fromisoformat(token.text))
+            except ValueError:
+                pass
+        raise QueryError(f"Not a date 'YYYY-MM-DD': '{token.text}'")
 
     def moment(self) -> int:
         token = self.take("str", "a datetime in quotes ('YYYY-MM-DDTHH:MM:SS')")
@@ -380,10 +383,6 @@ class _Parser:
         except ValueError:
             raise QueryError(f"Not a datetime: '{token.text}'") from None
         return int(moment.timestamp())
-
-
-def _bad() -> int:
-    raise ValueError("wrong length")
 
 
 def parse(text: str, columns: dict[str, Column]) -> Node | None:
