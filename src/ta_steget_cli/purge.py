@@ -295,7 +295,12 @@ def plan_share(client: PersonClient, config: Config, plan: Plan) -> tuple[int, i
     plan already deleted are counted back in, so a resumed run sees the same share."""
     journal_path, _, _ = j.purge_files(config.purge.data_dir, plan.key)
     states = j.journal_states(journal_path)
-    gone = sum(1 for s in states.values() if s.get("step") == j.DONE and s.get("deleted"))
+    # An intent without an outcome may have been deleted too (a crash right after the DELETE).
+    gone = sum(
+        1
+        for s in states.values()
+        if s.get("step") == j.INTENT or (s.get("step") == j.DONE and s.get("deleted"))
+    )
     register = Register(client, config, today_stockholm())
     return len(plan.persons), register.count_persons() + gone
 
