@@ -77,13 +77,13 @@ def scenario_tenant() -> tuple[Any, dict[str, int]]:
         p["act_registered_after"], "chat", date=OLD + day, registered=at(CUTOFF + 10 * day)
     )
     p["form_submission"] = add("Ines", "Formulär", registered=OLD)
+    form = ("FORM", "Formulär")
     tenant.add_activity(
-        p["form_submission"], "formSubmission", date=at(AS_OF - 40 * day), registered_by=("FORM", "Formulär")
-    )  # fmt: skip
+        p["form_submission"], "formSubmission", date=at(AS_OF - 40 * day), registered_by=form
+    )
     p["mailing_only"] = add("Jan", "Utskick", registered=OLD)
-    tenant.add_activity(
-        p["mailing_only"], "mailing", date=at(AS_OF - 20 * day), registered_by=("MAIL", "Utskick")
-    )  # fmt: skip
+    mail = ("MAIL", "Utskick")
+    tenant.add_activity(p["mailing_only"], "mailing", date=at(AS_OF - 20 * day), registered_by=mail)
     # Subscribers stay; a withdrawn consent protects nobody.
     p["consent_active"] = add("Kim", "Prenumerant", registered=OLD, emarketing="active")
     p["newsletter_interest"] = add(
@@ -139,7 +139,7 @@ def test_dry_run_selects_exactly_the_inactive(scenario: tuple[Any, dict[str, int
 def test_purge_alone_is_a_dry_run_and_says_how_to_apply(
     scenario: tuple[Any, dict[str, int]],
 ) -> None:
-    env, p = scenario
+    env, _ = scenario
     result = env.run("--lang", "en", "purge", "--as-of", AS_OF.isoformat(), "-f", "csv")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0] == "person_id,name,registered,last_activity,kommuner"
