@@ -91,8 +91,8 @@ def test_list_requests_filter_on_item_ids_not_one_per_person(sandbox_env, tenant
     env = sandbox_env(tenant)
     env.run("status", "list", "--kommun", "Krokom", "--as-of", DAY, "--format", "json")
     gets = [r for r in tenant.requests if r[0] in ("GET", "POST") and "/Archive/" in r[1]]
-    # persons, 4 statuses, 8 memberships, 1 activity chunk: pages, never persons.
-    assert len(gets) == 1 + len(ids.MOVE_STATUS_VALUES) + len(ids.KOMMUN_INTERESTS) + 1
+    # persons, 4 statuses, the 7 other municipalities, 1 activity chunk: pages, never persons.
+    assert len(gets) == 1 + len(ids.MOVE_STATUS_VALUES) + 7 + 1
     assert not [r for r in tenant.requests if "/v1/Person/" in r[1]]
 
 
