@@ -215,8 +215,21 @@ toml_scalars = st.one_of(
         ["superoffice", "first_response", "purge", "notify", "move_status", "report", "kommuner"]
     ),
     key=st.sampled_from(
-        ["page_size", "auth", "api_url", "lookback_days", "activity_kinds", "max_share",
-         "smtp_port", "values", "field", "yearly_goal", "Berg", "data_dir", "starttls"]
+        [
+            "page_size",
+            "auth",
+            "api_url",
+            "lookback_days",
+            "activity_kinds",
+            "max_share",
+            "smtp_port",
+            "values",
+            "field",
+            "yearly_goal",
+            "Berg",
+            "data_dir",
+            "starttls",
+        ]
     ),
     value=toml_scalars,
 )

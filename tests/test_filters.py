@@ -26,7 +26,9 @@ def test_building_blocks() -> None:
 
 
 def test_and_binds_tighter_so_or_is_bracketed() -> None:
-    either = f.any_of(f.after("date", date(2021, 3, 17)), f.after("registeredDate", date(2021, 3, 17)))
+    either = f.any_of(
+        f.after("date", date(2021, 3, 17)), f.after("registeredDate", date(2021, 3, 17))
+    )
     combined = f.all_of(f.one_of("personId", [1, 2]), either, None)
     assert combined == (
         "personId oneOf (1,2) and (date after '2021-03-17' or registeredDate after '2021-03-17')"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -16,27 +16,48 @@ from ta_steget_cli.errors import UsageError
 from ta_steget_cli.models import OverdueItem
 from ta_steget_cli.output import Column, Format, choose_format, csv_safe, render
 
-COLUMNS = [Column("person_id", "Id", "Id"), Column("name", "Namn", "Name"),
-           Column("kommuner", "Kommuner", "Municipalities"), Column("due", "Senast", "Due")]
+COLUMNS = [
+    Column("person_id", "Id", "Id"),
+    Column("name", "Namn", "Name"),
+    Column("kommuner", "Kommuner", "Municipalities"),
+    Column("due", "Senast", "Due"),
+]
 
 
 def item(name: str, kommuner: tuple[str, ...] = ("Krokom",)) -> OverdueItem:
     return OverdueItem(
-        person_id=7, name=name, kommuner=kommuner, registered=date(2026, 3, 2),
-        due=date(2026, 3, 9), working_days_overdue=7, status="overdue", email=None,
-        phone="+46 70 123 45 67", preferred_contact="phone", our_contact=None,
+        person_id=7,
+        name=name,
+        kommuner=kommuner,
+        registered=date(2026, 3, 2),
+        due=date(2026, 3, 9),
+        working_days_overdue=7,
+        status="overdue",
+        email=None,
+        phone="+46 70 123 45 67",
+        preferred_contact="phone",
+        our_contact=None,
     )
 
 
 def test_json_is_one_array_with_spec_keys(capsys: pytest.CaptureFixture[str]) -> None:
     render([item("Åsa O'Neil")], COLUMNS, fmt=Format.json, output=None)
     out = json.loads(capsys.readouterr().out)
-    assert out == [{
-        "person_id": 7, "name": "Åsa O'Neil", "kommuner": ["Krokom"],
-        "registered": "2026-03-02", "due": "2026-03-09", "working_days_overdue": 7,
-        "status": "overdue", "email": None, "phone": "+46 70 123 45 67",
-        "preferred_contact": "phone", "our_contact": None,
-    }]
+    assert out == [
+        {
+            "person_id": 7,
+            "name": "Åsa O'Neil",
+            "kommuner": ["Krokom"],
+            "registered": "2026-03-02",
+            "due": "2026-03-09",
+            "working_days_overdue": 7,
+            "status": "overdue",
+            "email": None,
+            "phone": "+46 70 123 45 67",
+            "preferred_contact": "phone",
+            "our_contact": None,
+        }
+    ]
 
 
 def test_json_of_nothing_is_an_empty_array(capsys: pytest.CaptureFixture[str]) -> None:
@@ -45,7 +66,7 @@ def test_json_of_nothing_is_an_empty_array(capsys: pytest.CaptureFixture[str]) -
 
 
 def test_datetimes_keep_their_offset(capsys: pytest.CaptureFixture[str]) -> None:
-    moment = datetime(2026, 3, 2, 23, 30, tzinfo=timezone.utc)
+    moment = datetime(2026, 3, 2, 23, 30, tzinfo=UTC)
     render([{"at": moment}], [Column("at", "Tid", "Time")], fmt=Format.json, output=None)
     assert json.loads(capsys.readouterr().out) == [{"at": "2026-03-02T23:30:00+00:00"}]
 
@@ -53,11 +74,13 @@ def test_datetimes_keep_their_offset(capsys: pytest.CaptureFixture[str]) -> None
 def test_csv_has_keys_as_header_and_joins_lists(capsys: pytest.CaptureFixture[str]) -> None:
     render([item('Eva "Evi" Berg', ("Krokom", "Åre"))], COLUMNS, fmt=Format.csv, output=None)
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
-    assert rows == [["person_id", "name", "kommuner", "due"],
-                    ["7", 'Eva "Evi" Berg', "Krokom, Åre", "2026-03-09"]]
+    assert rows == [
+        ["person_id", "name", "kommuner", "due"],
+        ["7", 'Eva "Evi" Berg', "Krokom, Åre", "2026-03-09"],
+    ]
 
 
-@pytest.mark.parametrize("dangerous", ["=HYPERLINK(\"x\")", "+46 70", "-2", "@SUM(A1)", "\tx"])
+@pytest.mark.parametrize("dangerous", ['=HYPERLINK("x")', "+46 70", "-2", "@SUM(A1)", "\tx"])
 def test_csv_cells_that_a_spreadsheet_would_run_are_quoted(dangerous: str) -> None:
     assert csv_safe(dangerous) == "'" + dangerous
     assert csv_safe("Anna") == "Anna"
@@ -74,8 +97,14 @@ def test_table_shows_swedish_headings_and_caption() -> None:
     from rich.console import Console
 
     console = Console(file=io.StringIO(), width=120, color_system=None)
-    render([item("Zoë Νίκος")], COLUMNS, fmt=Format.table, output=None, footer="1 person",
-           console=console)
+    render(
+        [item("Zoë Νίκος")],
+        COLUMNS,
+        fmt=Format.table,
+        output=None,
+        footer="1 person",
+        console=console,
+    )
     text = console.file.getvalue()  # type: ignore[attr-defined]
     assert "Namn" in text and "Senast" in text
     assert "Zoë Νίκος" in text

@@ -7,12 +7,12 @@ or from a `secrets_file` the config points to, which must be readable by its own
 
 from __future__ import annotations
 
+import dataclasses as dc
 import os
 import re
 import stat
 import tomllib
 from collections.abc import Mapping
-import dataclasses as dc
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any

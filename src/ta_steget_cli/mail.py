@@ -38,6 +38,7 @@ from .workdays import STOCKHOLM, today_stockholm
 REGION = "region"
 AS_OF_HEADER = "X-Tasteget-As-Of"  # lets write_eml name the file after the run's as-of date
 
+
 @dataclass(frozen=True)
 class Outgoing:
     key: str  # municipality name, or "region"

@@ -8,7 +8,6 @@ import traceback
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -16,8 +15,14 @@ from .. import __version__
 from ..errors import TastegetError
 from .runtime import Runtime
 
+# Typer may bundle its own click; take the exception classes it really raises and handles.
+ClickException: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
+)
+_PASS_THROUGH = (ClickException, typer.Exit, typer.Abort)
 
-class CleanError(click.ClickException):
+
+class CleanError(ClickException):  # type: ignore[misc,valid-type]
     """A TastegetError shown as one line on stderr, exiting with its own code."""
 
     def __init__(self, message: str, exit_code: int) -> None:
@@ -25,22 +30,22 @@ class CleanError(click.ClickException):
         self.exit_code = exit_code
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"tasteget: {self.format_message()}", err=True)
+        typer.echo(f"tasteget: {self.format_message()}", err=True)
 
 
 class TastegetGroup(TyperGroup):
     """Turns every typed error raised below it into a CleanError: one place, every command."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except TastegetError as exc:
             raise CleanError(str(exc), exc.exit_code) from None
-        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        except _PASS_THROUGH:
             raise
         except KeyboardInterrupt:
-            click.echo("tasteget: interrupted", err=True)
-            raise click.exceptions.Exit(130) from None
+            typer.echo("tasteget: interrupted", err=True)
+            raise typer.Exit(130) from None
         except Exception as exc:
             runtime = ctx.find_object(Runtime)
             if runtime is not None and runtime.verbose:
@@ -101,21 +106,23 @@ def root(
 ) -> None:
     if lang is not None and lang not in ("sv", "en"):
         raise typer.BadParameter(f"found {lang!r}, expected sv or en", param_hint="--lang")
-    runtime = Runtime(config_path=config, sandbox=sandbox, verbose=verbose, lang_option=lang)
+    handler = _log_handler(verbose)
+    runtime = Runtime(
+        config_path=config, sandbox=sandbox, verbose=verbose, lang_option=lang, log_handler=handler
+    )
     ctx.obj = runtime
     ctx.call_on_close(runtime.close)
-    _setup_logging(verbose)
 
 
-def _setup_logging(verbose: bool) -> None:
+def _log_handler(verbose: bool) -> logging.Handler:
+    """A stderr handler for this run; Runtime.close removes it again."""
     logger = logging.getLogger("ta_steget_cli")
-    logger.handlers.clear()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
     logger.propagate = False
-    Runtime.redacting_handler = handler
+    return handler
 
 
 def _register_commands() -> None:

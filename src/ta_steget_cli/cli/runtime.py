@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -39,9 +39,9 @@ class Runtime:
     sandbox: bool = False
     verbose: bool = False
     lang_option: str | None = None
+    log_handler: logging.Handler | None = field(default=None, repr=False)
     _config: Config | None = field(default=None, repr=False)
     _client: SuperOfficeClient | None = field(default=None, repr=False)
-    redacting_handler: ClassVar[logging.Handler | None] = None
 
     @property
     def err(self) -> Console:
@@ -77,19 +77,18 @@ class Runtime:
             from ..superoffice import RedactSecrets, SuperOfficeClient
 
             secrets = self.secrets()
-            if self.redacting_handler is not None:
-                self.redacting_handler.addFilter(RedactSecrets(secrets.all_values()))
+            if self.log_handler is not None:
+                self.log_handler.addFilter(RedactSecrets(secrets.all_values()))
             transport = None
             if self.sandbox:
-                from ..sandbox import SandboxTenant, transport as sandbox_transport
+                from ..sandbox import SandboxTenant
+                from ..sandbox import transport as sandbox_transport
 
                 tenant = SandboxTenant(
                     persons=SANDBOX_PERSONS, seed=SANDBOX_SEED, today=today or today_stockholm()
                 )
                 transport = sandbox_transport(tenant)
-            self._client = SuperOfficeClient(
-                self.config.superoffice, secrets, transport=transport
-            )
+            self._client = SuperOfficeClient(self.config.superoffice, secrets, transport=transport)
         return self._client
 
     def kommun(self, name: str) -> str:
@@ -104,6 +103,9 @@ class Runtime:
         if self._client is not None:
             self._client.close()
             self._client = None
+        if self.log_handler is not None:
+            logging.getLogger("ta_steget_cli").removeHandler(self.log_handler)
+            self.log_handler = None
 
 
 def _holds_secret_text(path: Path) -> bool:
