@@ -193,8 +193,8 @@ def make_plan(env: Any, tmp_path: Path, name: str = "plan.json") -> Path:
     return plan_path
 
 
-def apply(env: Any, plan_path: Path, *extra: str) -> Any:
-    return env.run("purge", "--plan", str(plan_path), *extra)
+def apply(env: Any, plan_path: Path, *extra: str, input: str | None = None) -> Any:
+    return env.run("purge", "--plan", str(plan_path), *extra, input=input)
 
 
 def files_of(env: Any, plan_path: Path) -> tuple[Path, Path, Path]:
@@ -508,3 +508,20 @@ def test_prune_removes_old_backups_only(
     assert result.stdout.strip() == str(backup)
     assert not backup.exists() and journal.exists() and keep.exists()
     assert "removed 1" in result.stderr
+
+
+def test_on_a_terminal_the_number_must_be_typed(
+    scenario: tuple[Any, dict[str, int]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ta_steget_cli.cli import purge as purge_cli
+
+    env, p = scenario
+    plan_path = make_plan(env, tmp_path)
+    monkeypatch.setattr(purge_cli, "stdin_is_terminal", lambda: True)
+    result = apply(env, plan_path, input="4\n")
+    assert result.exit_code == 1 and "not confirmed" in said(result)
+    assert not deleted_ids(env.tenant)
+    result = apply(env, plan_path, input="5\n")
+    assert result.exit_code == 0, result.output
+    assert "Skriv antalet" in result.stderr
+    assert deleted_ids(env.tenant) == {p[n] for n in GOING}

@@ -269,12 +269,16 @@ def apply_mode(
 
 def confirm(runtime: Runtime, count: int, tenant: str) -> None:
     """On a terminal: type the number of persons. Without one: --yes is needed."""
-    if not sys.stdin.isatty():
+    if not stdin_is_terminal():
         raise UsageError("--plan: no terminal to confirm on; pass --yes to apply without asking")
     text = WORDS[runtime.lang]["confirm"].format(n=count, tenant=tenant)
     answer = typer.prompt(text, default="", show_default=False, err=True)
     if answer.strip() != str(count):
         raise TastegetError("not confirmed; nothing was deleted")
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
 
 
 @contextmanager
