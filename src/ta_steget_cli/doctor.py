@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .config import Config
-from .errors import AuthError, TastegetError
+from .errors import TastegetError
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,7 @@ class Check:
     name: str
     ok: bool
     detail: str
+    exit_code: int = 0  # of the error behind a failed check: 2 config, 4 credentials, else 1
 
 
 class DoctorSource(Protocol):
@@ -32,7 +33,7 @@ def _attempt(name: str, probe: Callable[[], str]) -> Check:
     try:
         return Check(name, True, probe())
     except TastegetError as exc:
-        return Check(name, False, str(exc))
+        return Check(name, False, str(exc), exc.exit_code)
 
 
 def _live_ids(items: list[dict[str, Any]]) -> dict[int, str]:
@@ -126,8 +127,10 @@ def run_checks(source: DoctorSource, config: Config) -> list[Check]:
     return checks
 
 
-def auth_failed(checks: list[Check]) -> bool:
-    return any(not c.ok and c.name == "credentials" for c in checks)
-
-
-__all__ = ["AuthError", "Check", "auth_failed", "run_checks"]
+def exit_code(checks: list[Check]) -> int:
+    """0 when all pass; else credentials (4) before config (2) before anything else (1)."""
+    codes = {c.exit_code or 1 for c in checks if not c.ok}
+    for code in (4, 2, 1):
+        if code in codes:
+            return code
+    return 0

@@ -19,30 +19,32 @@ from .runtime import Runtime
 ClickException: type[Exception] = next(
     c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
 )
-_PASS_THROUGH = (ClickException, typer.Exit, typer.Abort)
 
 
-class CleanError(ClickException):  # type: ignore[misc,valid-type]
-    """A TastegetError shown as one line on stderr, exiting with its own code."""
-
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-    def show(self, file: Any = None) -> None:
-        typer.echo(f"tasteget: {self.format_message()}", err=True)
+def _one_line(exc: Exception) -> str:
+    """A usage error as one line, naming the command and where to read more."""
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    ctx = getattr(exc, "ctx", None)
+    where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    return " ".join(message.split()) + where
 
 
 class TastegetGroup(TyperGroup):
-    """Turns every typed error raised below it into a CleanError: one place, every command."""
+    """Turns every error raised below it into one stderr line and an exit code, in one place."""
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except TastegetError as exc:
-            raise CleanError(str(exc), exc.exit_code) from None
-        except _PASS_THROUGH:
+            # Printed here, not as a ClickException: Typer's rich mode would draw a panel
+            # around it, and the spec promises one plain line that cron mail shows as it is.
+            typer.echo(f"tasteget: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except (typer.Exit, typer.Abort):
             raise
+        except ClickException as exc:
+            typer.echo(f"tasteget: {_one_line(exc)}", err=True)
+            raise typer.Exit(getattr(exc, "exit_code", 2)) from None
         except KeyboardInterrupt:
             typer.echo("tasteget: interrupted", err=True)
             raise typer.Exit(130) from None
@@ -50,10 +52,12 @@ class TastegetGroup(TyperGroup):
             runtime = ctx.find_object(Runtime)
             if runtime is not None and runtime.verbose:
                 traceback.print_exc()
-            raise CleanError(
-                f"internal error: {type(exc).__name__}: {exc} (run with --verbose for details)",
-                1,
-            ) from None
+            typer.echo(
+                f"tasteget: internal error: {type(exc).__name__}: {exc}"
+                " (run with --verbose for details)",
+                err=True,
+            )
+            raise typer.Exit(1) from None
 
 
 app = typer.Typer(
@@ -133,5 +137,14 @@ _register_commands()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
-    app(args=argv, prog_name="tasteget")
+    """Console-script entry point; errors in the global options get one line too."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="tasteget", standalone_mode=False)
+    except ClickException as exc:
+        typer.echo(f"tasteget: {_one_line(exc)}", err=True)
+        sys.exit(getattr(exc, "exit_code", 2))
+    except typer.Abort:
+        typer.echo("tasteget: aborted", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from .. import doctor
-from ..errors import AuthError, TastegetError
+from ..errors import TastegetError
 from .app import app
 from .runtime import Runtime
 
@@ -29,7 +29,6 @@ def doctor_command(ctx: typer.Context) -> None:
     checks = doctor.run_checks(client, config)
     for check in checks:
         typer.echo(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
-    if doctor.auth_failed(checks):
-        raise typer.Exit(AuthError.exit_code)
-    if not all(c.ok for c in checks):
-        raise typer.Exit(1)
+    code = doctor.exit_code(checks)
+    if code:
+        raise typer.Exit(code)
