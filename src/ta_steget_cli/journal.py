@@ -185,7 +185,7 @@ def read_plan(path: Path) -> Plan:
         plan = Plan(
             tenant=str(document["tenant"]),
             as_of=date.fromisoformat(document["as_of"]),
-            created_at=datetime.fromisoformat(document["created_at"]),
+            created_at=_aware(datetime.fromisoformat(document["created_at"])),
             rule=dict(document["rule"]),
             persons=persons,
             path=path,
@@ -198,6 +198,11 @@ def read_plan(path: Path) -> Plan:
         raise UsageError(f"--plan {path}: not a valid plan file (an id appears twice)")
     actual = content_checksum(plan_content(plan))
     return replace(plan, checksum=stored, checksum_ok=stored == actual)
+
+
+def _aware(moment: datetime) -> datetime:
+    """A hand-edited time without an offset is taken as UTC, as the plan writes it."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # ---------------------------------------------------------------- journal and backup
