@@ -304,6 +304,7 @@ def test_refusals_name_their_override(
     result = apply(env, plan_path, "--yes")
     assert result.exit_code == 2, result.output
     assert override in said(result)
+    assert result.stderr.startswith("tasteget: ") and len(result.stderr.splitlines()) == 1
     assert not deleted_ids(env.tenant)
     result = apply(env, plan_path, "--yes", override)
     assert result.exit_code == 0, result.output
