@@ -1,0 +1,130 @@
+"""Benchmark of every reading command against sandbox tenants of several sizes.
+
+    python bench/bench.py [--sizes 10000,50000,200000] [--latency 0.01] [--rate 10]
+                          [--commands overdue,purge,status,report] [--page-size 1000]
+                          [--purge-only-above 50000]
+
+For each size a sandbox tenant (`tasteget sandbox serve`, the generator's made-up register laid
+out around --as-of) starts in its own process with --latency seconds added to every API answer;
+each command then runs in a process of its own at --rate requests per second (see harness.py
+for what is counted and how the minimum is defined). Printed: a markdown table of requests,
+the minimum the page size allows, their ratio, wall time against requests / rate, and the peak
+RSS of the tool's process, with the targets of issues 3, 4 and 5:
+requests and wall time within 1.2x; overdue < 150 MB at 50,000 persons; purge --dry-run
+< 200 MB at 200,000. Exit status 1 if any target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import harness
+
+KOMMUN = "Östersund"
+# Memory limits of the issues; they are stated for the largest size each is asked at, and
+# hold for the smaller ones a fortiori.
+MEMORY_MB = {"overdue": 150.0, "purge": 200.0}
+
+
+def argv_for(command: str, as_of: date, folder: Path) -> list[str]:
+    """The real command line of each benchmarked command (JSON into a file, not a pipe)."""
+    common = ["--as-of", as_of.isoformat(), "--format", "json", "--output", str(folder / "out")]
+    if command == "overdue":
+        return ["overdue", "--all", *common]
+    if command == "purge":
+        return ["purge", "--dry-run", *common, "--plan-out", str(folder / "plan.json")]
+    if command == "status":
+        return ["status", "list", "--kommun", KOMMUN, *common]
+    if command == "report":
+        return ["report", "--year", str(as_of.year), *common]
+    raise SystemExit(f"unknown command {command!r}: overdue, purge, status, report")
+
+
+def label(command: str) -> str:
+    return {
+        "overdue": "overdue --all",
+        "purge": "purge --dry-run",
+        "status": f"status list --kommun {KOMMUN}",
+        "report": "report --year",
+    }[command]
+
+
+def bench_size(
+    persons: int, commands: list[str], options: argparse.Namespace, folder: Path
+) -> list[harness.Result]:
+    sandbox = harness.start_sandbox(persons, options.latency, options.as_of, folder)
+    print(f"sandbox: {persons:,} persons up in {sandbox.built_seconds:.1f} s", file=sys.stderr)
+    results = []
+    try:
+        config = harness.write_config(folder, sandbox.api_url, options.page_size, options.rate)
+        for command in commands:
+            argv = ["--config", str(config), *argv_for(command, options.as_of, folder)]
+            figures = harness.run_measured(argv, options.page_size, folder)
+            result = harness.Result(
+                command=label(command),
+                persons=persons,
+                requests=figures["requests"],
+                minimum=figures["minimum"],
+                wall=figures["wall"],
+                rate=options.rate,
+                peak_rss_mb=figures["peak_rss_mb"],
+                target_mb=MEMORY_MB.get(command),
+                questions=figures["questions"],
+                by_kind=figures["by_kind"],
+            )
+            print(harness.row(result), file=sys.stderr)
+            if options.detail:
+                for line in (*result.questions, str(result.by_kind)):
+                    print(f"    {line}", file=sys.stderr)
+            results.append(result)
+    finally:
+        sandbox.stop()
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000,50000,200000")
+    parser.add_argument("--latency", type=float, default=0.01)
+    parser.add_argument("--rate", type=float, default=10.0)
+    parser.add_argument("--commands", default="overdue,purge,status,report")
+    parser.add_argument("--page-size", type=int, default=1000)
+    parser.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 3, 18))
+    parser.add_argument(
+        "--purge-only-above",
+        type=int,
+        default=50_000,
+        help="above this size only purge --dry-run runs (issue 4 asks it at 200,000)",
+    )
+    parser.add_argument("--detail", action="store_true", help="every archive question")
+    options = parser.parse_args()
+    sizes = [int(size) for size in options.sizes.split(",")]
+    commands = options.commands.split(",")
+    for command in commands:
+        label(command)  # unknown names fail before any sandbox starts
+
+    results: list[harness.Result] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for persons in sizes:
+            chosen = commands
+            if persons > options.purge_only_above:
+                chosen = [c for c in commands if c == "purge"]
+            if chosen:
+                results += bench_size(persons, chosen, options, Path(tmp))
+    print(
+        f"page size {options.page_size}, {options.rate:g} requests/s, "
+        f"{options.latency * 1000:g} ms latency, as of {options.as_of}\n"
+    )
+    print(harness.HEADER)
+    print(harness.RULE)
+    for result in results:
+        print(harness.row(result))
+    return 0 if all(r.ok for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,281 @@
+"""The one harness behind `bench/bench.py`: a sandbox tenant in its own process, the tool in
+another, and the figures the issues ask for.
+
+- The sandbox runs as `tasteget sandbox serve` in a separate process, so the memory measured is
+  the tool's alone and the sandbox's row building does not compete with the tool for the GIL.
+- Each command runs as its own process too (`python bench/harness.py measure OUT -- ARGV`): that
+  process wraps the client's `scan` and `by_ids` to count rows per archive question, counts
+  every HTTP attempt the client makes (`RequestStats`, retries and logins included), times the
+  command after its imports and writes the figures as JSON, with its own peak RSS.
+- The minimum the page size allows, per archive question:
+    a keyset scan of R rows needs ceil((R + 1) / page_size) requests (a full last page must be
+    followed by an empty one to know it was the last);
+    an id-chunked lookup of I ids answering R rows needs ceil(max(I, R) / page_size) (a request
+    carries at most page_size ids and answers at most page_size rows). The chunks of one
+    question (same provider, filter and kinds) are added up before the minimum is taken.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import resource
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+# ---------------------------------------------------------------- counting (tool process)
+
+
+@dataclass
+class Calls:
+    """Rows each scan and id lookup answered, and every HTTP attempt by kind."""
+
+    page_size: int
+    scans: list[tuple[str, int]] = field(default_factory=list)  # (question, rows)
+    lookups: dict[str, list[int]] = field(
+        default_factory=lambda: defaultdict(lambda: [0, 0])  # question -> [ids, rows]
+    )
+    attempts: Counter[str] = field(default_factory=Counter)
+
+    def minimum(self) -> int:
+        return sum(scan_minimum(rows, self.page_size) for _, rows in self.scans) + sum(
+            lookup_minimum(ids, rows, self.page_size) for ids, rows in self.lookups.values()
+        )
+
+    def describe(self) -> list[str]:
+        lines = [
+            f"scan {what[:70]}: {rows} rows, minimum {scan_minimum(rows, self.page_size)}"
+            for what, rows in self.scans
+        ]
+        lines += [
+            f"by ids {what[:70]}: {ids} ids, {rows} rows, minimum "
+            f"{lookup_minimum(ids, rows, self.page_size)}"
+            for what, (ids, rows) in self.lookups.items()
+        ]
+        return lines
+
+
+def scan_minimum(rows: int, page_size: int) -> int:
+    return math.ceil((rows + 1) / page_size)
+
+
+def lookup_minimum(ids: int, rows: int, page_size: int) -> int:
+    return math.ceil(max(ids, rows) / page_size)
+
+
+def instrument(calls: Calls) -> None:
+    """Wraps the client's scan and by_ids (rows per question) and RequestStats.count (every
+    HTTP attempt); for this process only, which exits after the command."""
+    from ta_steget_cli import superoffice
+
+    client = superoffice.SuperOfficeClient
+    original_scan, original_by_ids = client.scan, client.by_ids
+    original_count = superoffice.RequestStats.count
+
+    def scan(self: Any, provider: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        rows = 0
+        for row in original_scan(self, provider, **kwargs):
+            rows += 1
+            yield row
+        calls.scans.append((f"{provider} {kwargs.get('filter')}", rows))
+
+    def by_ids(self: Any, provider: str, ids: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        ids = list(ids)
+        entities = ",".join(kwargs.get("entities") or ())
+        entry = calls.lookups[f"{provider} [{entities}] {kwargs.get('filter')}"]
+        entry[0] += len(set(ids))
+        for row in original_by_ids(self, provider, ids, **kwargs):
+            entry[1] += 1
+            yield row
+
+    def count(self: Any, kind: str) -> None:
+        calls.attempts[kind] += 1
+        original_count(self, kind)
+
+    client.scan = scan  # type: ignore[method-assign]
+    client.by_ids = by_ids  # type: ignore[method-assign]
+    superoffice.RequestStats.count = count  # type: ignore[method-assign]
+
+
+def measure(out: Path, argv: list[str], page_size: int) -> None:
+    """Runs `tasteget ARGV` in this process and writes its figures to `out` as JSON."""
+    import contextlib
+    import io
+
+    from ta_steget_cli.cli import main
+    from ta_steget_cli.workdays import Calendar
+
+    # Imports, Typer's first-call setup and the holiday tables are paid before the clock starts.
+    Calendar().due_date(date(2026, 1, 5), 5)
+    with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):
+        main(["--help"])
+    calls = Calls(page_size)
+    instrument(calls)
+    began = time.perf_counter()
+    code: object = 0
+    try:
+        main(argv)
+    except SystemExit as exit_:
+        code = exit_.code
+    wall = time.perf_counter() - began
+    figures = {
+        "exit": code if isinstance(code, int) else 0,
+        "requests": sum(calls.attempts.values()),
+        "by_kind": dict(calls.attempts),
+        "minimum": calls.minimum(),
+        "questions": calls.describe(),
+        "wall": wall,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    out.write_text(json.dumps(figures), encoding="utf-8")
+
+
+# ---------------------------------------------------------------- the sandbox (own process)
+
+
+@dataclass
+class Sandbox:
+    process: subprocess.Popen[str]
+    api_url: str
+    built_seconds: float
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_sandbox(persons: int, latency: float, as_of: date, folder: Path) -> Sandbox:
+    """`tasteget sandbox serve` in its own process; returns once it listens."""
+    written = folder / f"sandbox-{persons}.toml"
+    cmd = [
+        sys.executable, "-c", "from ta_steget_cli.cli import main; main()", "sandbox", "serve",
+        "--port", str(free_port()), "--persons", str(persons), "--latency", str(latency),
+        "--as-of", as_of.isoformat(), "--write-config", str(written),
+    ]  # fmt: skip
+    began = time.perf_counter()
+    process = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    api_url = ""
+    for line in process.stderr:
+        if " at http" in line:
+            api_url = line.rsplit(" at ", 1)[1].strip()
+        if "Ctrl-C" in line:
+            return Sandbox(process, api_url, time.perf_counter() - began)
+    raise SystemExit(f"the sandbox did not start (exit {process.wait()})")
+
+
+def write_config(folder: Path, api_url: str, page_size: int, rate: float) -> Path:
+    """The sandbox's own config (as `sandbox serve --write-config` writes it), with the bench's
+    page size and rate, and purge files in the bench's folder."""
+    from ta_steget_cli.cli.sandbox import sandbox_toml
+
+    text = sandbox_toml(api_url).replace(
+        "[superoffice]\n",
+        f"[superoffice]\npage_size = {page_size}\nrequests_per_second = {rate}\n",
+    )
+    # [purge] is the last table: the whole register may be a candidate in a made-up tenant.
+    text += f'data_dir = "{folder / "data"}"\nmax_share = 1.0\n'
+    path = folder / f"bench-{page_size}-{rate:g}.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def sandbox_env() -> dict[str, str]:
+    from ta_steget_cli.sandbox import ids
+
+    return {**os.environ, "TASTEGET_TICKET": ids.TICKET, "TASTEGET_APP_TOKEN": ids.APP_TOKEN}
+
+
+# ---------------------------------------------------------------- running a command
+
+
+@dataclass
+class Result:
+    command: str
+    persons: int
+    requests: int
+    minimum: int
+    wall: float
+    rate: float
+    peak_rss_mb: float
+    target_mb: float | None
+    questions: list[str]
+    by_kind: dict[str, int]
+
+    @property
+    def ratio(self) -> float:
+        return self.requests / self.minimum if self.minimum else float("nan")
+
+    @property
+    def paced(self) -> float:
+        """requests / rate: the least wall time the rate limit allows."""
+        return self.requests / self.rate
+
+    @property
+    def wall_ratio(self) -> float:
+        return self.wall / self.paced if self.requests else float("nan")
+
+    @property
+    def ok(self) -> bool:
+        memory_ok = self.target_mb is None or self.peak_rss_mb < self.target_mb
+        return self.ratio <= 1.2 and self.wall_ratio <= 1.2 and memory_ok
+
+
+def run_measured(argv: list[str], page_size: int, folder: Path) -> dict[str, Any]:
+    """`tasteget ARGV` in its own process, measured by `measure`; its figures."""
+    out = folder / "figures.json"
+    out.unlink(missing_ok=True)
+    cmd = [sys.executable, __file__, "measure", str(out), str(page_size), "--", *argv]
+    done = subprocess.run(cmd, env=sandbox_env(), capture_output=True, text=True, check=False)
+    if done.returncode != 0 or not out.exists():
+        raise SystemExit(f"tasteget {' '.join(argv)} failed ({done.returncode}):\n{done.stderr}")
+    figures: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    if figures["exit"] != 0:
+        raise SystemExit(f"tasteget {' '.join(argv)} exited {figures['exit']}:\n{done.stderr}")
+    return figures
+
+
+# ---------------------------------------------------------------- the table
+
+
+HEADER = (
+    "| command | persons | requests | minimum | ratio | wall s | requests/rate s "
+    "| wall ratio | peak MB | target |"
+)
+RULE = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+
+
+def row(result: Result) -> str:
+    target = "ratio ≤ 1.2, wall ratio ≤ 1.2" + (
+        f", < {result.target_mb:g} MB" if result.target_mb else ""
+    )
+    mark = "ok" if result.ok else "**missed**"
+    return (
+        f"| {result.command} | {result.persons:,} | {result.requests} | {result.minimum} "
+        f"| {result.ratio:.2f} | {result.wall:.1f} | {result.paced:.1f} "
+        f"| {result.wall_ratio:.2f} | {result.peak_rss_mb:.0f} | {target}: {mark} |"
+    )
+
+
+if __name__ == "__main__" and len(sys.argv) > 4 and sys.argv[1] == "measure":
+    # python harness.py measure OUT PAGE_SIZE -- ARGV...
+    measure(Path(sys.argv[2]), sys.argv[5:], int(sys.argv[3]))
