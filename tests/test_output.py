@@ -129,3 +129,11 @@ def test_csv_keeps_negative_numbers_as_numbers(capsys: pytest.CaptureFixture[str
     cols = [Column("working_days_overdue", "Dagar", "Days"), Column("name", "Namn", "Name")]
     render(rows, cols, fmt=Format.csv, output=None)
     assert capsys.readouterr().out.splitlines()[1] == "-1,'-Anna"
+
+
+def test_table_prints_register_text_as_it_is_never_as_markup() -> None:
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    render([item("Anna [/x] [bold]Berg")], COLUMNS, fmt=Format.table, output=None, console=console)
+    assert "Anna [/x] [bold]Berg" in console.file.getvalue()  # type: ignore[attr-defined]

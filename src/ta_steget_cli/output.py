@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .errors import UsageError
@@ -136,7 +137,8 @@ def to_table(
         table.add_column(col.heading(lang), justify=col.justify, overflow="fold")  # type: ignore[arg-type]
     for record in records:
         style = row_style(record) if row_style else None
-        table.add_row(*(cell_text(record.get(c.key)) for c in columns), style=style)
+        # Register text is data, never markup: a name like "Anna [/x]" must print as it is.
+        table.add_row(*(escape(cell_text(record.get(c.key))) for c in columns), style=style)
     return table
 
 

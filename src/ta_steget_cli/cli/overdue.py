@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from ..errors import UsageError
 from ..models import OverdueItem
@@ -18,11 +13,8 @@ from ..output import (
     Column,
     Format,
     as_record,
-    cell_text,
     choose_format,
-    csv_safe,
     render,
-    write_atomically,
 )
 from ..overdue import DUE_SOON, OVERDUE, Scope, calendar_of, overdue_items, rule_of
 from ..register import Register
@@ -112,17 +104,12 @@ def count_line(items: Sequence[OverdueItem], lang: str) -> str:
 
 
 def table_record(item: OverdueItem, lang: str) -> dict[str, Any]:
-    """A row for people: words instead of keys, and register text escaped so that rich never
-    reads a name like "Anna [/x]" as markup."""
+    """A row for people: words instead of keys, the preferred way to reach them first."""
     words = WORDS[lang]
     record = as_record(item)
     record["status"] = words[item.status]
     record["preferred_contact"] = words.get(item.preferred_contact or "", "")
-    for key in ("name", "our_contact"):
-        if record[key] is not None:
-            record[key] = escape(record[key])
-    record["contact"] = "\n".join(escape(c) for c in contact_lines(item))
-    record["kommuner"] = [escape(k) for k in item.kommuner]
+    record["contact"] = "\n".join(contact_lines(item))
     record["_style"] = style_of(item)
     return record
 
@@ -150,33 +137,6 @@ def title_of(scope: Scope, lang: str, as_of: str) -> str:
     words = WORDS[lang]
     name = scope.kommun or (words["region"] if scope.region else words["all"])
     return words["title"].format(scope=name, as_of=as_of)
-
-
-def csv_cell(value: Any) -> str:
-    """Text cells made safe for spreadsheets; our own numbers stay numbers (output.to_csv
-    would turn -1 working days into the text '-1)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return csv_safe(cell_text(value))
-
-
-def to_csv(items: Sequence[OverdueItem]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([c.key for c in DATA_COLUMNS])
-    for item in items:
-        record = as_record(item)
-        writer.writerow([csv_cell(record[c.key]) for c in DATA_COLUMNS])
-    return buffer.getvalue()
-
-
-def write_csv(items: Sequence[OverdueItem], output: Path | None) -> None:
-    text = to_csv(items)
-    if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    else:
-        write_atomically(output, text)
 
 
 @app.command("overdue")
@@ -225,8 +185,5 @@ def overdue_command(
             row_style=row_style,
         )
         return
-    if chosen is Format.csv:
-        write_csv(items, output)
-    else:
-        render(items, DATA_COLUMNS, fmt=chosen, output=output, lang=lang)
+    render(items, DATA_COLUMNS, fmt=chosen, output=output, lang=lang)
     typer.echo(count, err=True)  # plain: a rich console would wrap it at 80 columns
