@@ -18,7 +18,6 @@ import fcntl
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -26,9 +25,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .errors import UsageError
+from .files import PRIVATE, write_atomically
 
 PLAN_FORMAT = "tasteget-purge-plan/1"
-PRIVATE = 0o600
 
 # Journal steps. An `intent` is written after the backup line and before the DELETE; an intent
 # without an outcome means "the delete may or may not have happened": re-check on the next run.
@@ -52,22 +51,8 @@ def ensure_private_dir(directory: Path) -> Path:
 
 
 def write_private(path: Path, text: str) -> None:
-    """The whole file or nothing, 0600 from the first byte (never world-readable for an instant)."""
-    path = path.expanduser()
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise UsageError(f"{path}: the folder {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    try:
-        os.fchmod(fd, PRIVATE)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """The whole file or nothing, 0600 from the first byte, on disk before it counts."""
+    write_atomically(path, text, private=True, sync=True)
 
 
 def open_append_private(path: Path) -> TextIO:

@@ -14,11 +14,9 @@ import base64
 import csv
 import html
 import io
-import os
 import re
 import smtplib
 import ssl
-import tempfile
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from pathlib import Path
 
 from .config import NotifySettings
 from .errors import ConfigError, UsageError
+from .files import write_atomically
 from .models import OverdueItem
 from .output import csv_safe
 from .workdays import STOCKHOLM, today_stockholm
@@ -542,7 +541,7 @@ def write_eml(outgoing: Sequence[Outgoing], outbox: Path) -> list[Path]:
     for out, name in zip(outgoing, names, strict=True):
         path = outbox / name
         _refuse_foreign(path)
-        _write_private(path, out.message.as_bytes(policy=SMTP_POLICY))
+        write_atomically(path, out.message.as_bytes(policy=SMTP_POLICY), private=True)
         paths.append(path)
     return paths
 
@@ -561,15 +560,3 @@ def _refuse_foreign(path: Path) -> None:
         if headers.get(AS_OF_HEADER):
             return
     raise UsageError(f"{path} exists and was not written by tasteget notify; move it away")
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write atomically, readable by the owner only: a half-written mail is never left behind."""
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise

@@ -16,10 +16,8 @@ import enum
 import ipaddress
 import json
 import logging
-import os
 import random
 import re
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -49,6 +47,7 @@ from .errors import (
     TenantUnavailable,
     TransientError,
 )
+from .files import write_atomically
 
 logger = logging.getLogger("ta_steget_cli.superoffice")
 
@@ -547,7 +546,8 @@ class SuperOfficeClient:
             return
         data = {"ticket": ticket, "expires": expires.isoformat(), "owner": self._cache_owner()}
         try:
-            _write_private(path, json.dumps(data))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(path, json.dumps(data), private=True)
         except OSError as exc:
             # A ticket cache that cannot be written costs a login per run, not the run.
             logger.warning("cannot write the ticket cache %s (%s)", path, exc.strerror)
@@ -873,6 +873,7 @@ class SuperOfficeClient:
         where = filters.all_of(match(ids), filter)
         params = self._archive_params(select, where, entities, **{"$top": str(page_size)})
         rows: list[dict[str, Any]] = self._archive(provider, params)["value"]
+        _check_chunk(provider, rows, ids, select)
         if len(rows) < page_size:
             yield from rows
             return
@@ -977,6 +978,32 @@ def _id_match(id_column: str, operator: str) -> Callable[[list[int]], str]:
     raise ValueError(f"id_operator must be 'in' or 'oneOf', not {operator!r}")
 
 
+# Where an id-chunked answer says whose row it is: PersonActivity filters on `personId` (a list
+# column whose Slim value is the person's name) but carries the id in `person/personId`.
+_ROW_ID_COLUMNS = {"PersonActivity": "person/personId", "Person": "personId"}
+
+
+def _check_chunk(
+    provider: str, rows: list[dict[str, Any]], ids: list[int], select: Sequence[str]
+) -> None:
+    """An answer to `id oneOf (chunk)` holding rows of persons not in the chunk is an answer to
+    another question (a proxy or server repeating an earlier page): using it would silently
+    drop this chunk's rows, so stop instead."""
+    column = _ROW_ID_COLUMNS.get(provider)
+    if column is None or column not in select:
+        return
+    asked = set(ids)
+    for row in rows:
+        value = row.get(column)
+        if value in (None, "") or int(value) not in asked:
+            raise PageRepeated(
+                f"SuperOffice answered /v1/Archive/{provider} for persons {ids[0]}-{ids[-1]} "
+                f"with rows of person {value!r}, not asked for; stopping so that no row is "
+                "lost; try again",
+                path=f"/v1/Archive/{provider}",
+            )
+
+
 def _row_key(row: dict[str, Any], key: str) -> int:
     value = row.get(key)
     if value is None or value == "":
@@ -1024,18 +1051,3 @@ def _load_private_key(path: Path) -> rsa.RSAPrivateKey:
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ConfigError(f"TASTEGET_PRIVATE_KEY_FILE {path}: not an RSA key")
     return key
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Writes `text` readable by the owner only, replacing the file in one step."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".ticket-", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise

@@ -11,7 +11,8 @@ from typing import Annotated, Any
 import typer
 
 from .. import report as rp
-from ..output import Column, Format, as_record, render, write_atomically
+from ..files import write_atomically
+from ..output import Column, Format, as_record, render
 from ..register import Register
 from .app import app
 from .options import AsOfOption, OutputOption
