@@ -1,15 +1,13 @@
-"""Imports each command module so that it registers itself on the app."""
+"""Imports each command module so that it registers itself on the app (one module a command)."""
 
 from __future__ import annotations
 
-import importlib
-
-# One module per command; a module not yet present simply has no command in --help.
-_COMMAND_MODULES = ("doctor", "sandbox", "overdue", "notify", "purge", "status", "report")
-
-for _name in _COMMAND_MODULES:
-    try:
-        importlib.import_module(f"{__package__}.{_name}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__package__}.{_name}":
-            raise
+from . import (  # noqa: F401
+    doctor,
+    notify,
+    overdue,
+    purge,
+    report,
+    sandbox,
+    status,
+)
