@@ -58,8 +58,10 @@ class Runtime:
             return sandbox_config()
         path = config_path(self.config_path)
         config = load_config(path)
-        secrets = load_secrets(config)
-        if secrets.values and group_or_world_readable(path) and _holds_secret_text(path):
+        load_secrets(config)  # a bad secrets_file is a config error now, not mid-run
+        # Whether the environment holds secrets says nothing about the file: a ticket or a
+        # password written into it is exposed whatever the environment holds.
+        if group_or_world_readable(path) and _holds_secret_text(path):
             self.err.print(f"warning: {path} looks like it holds secrets and others can read it")
         return config
 
