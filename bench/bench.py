@@ -75,8 +75,15 @@ def bench_size(
                 target_mb=MEMORY_MB.get(command),
                 questions=figures["questions"],
                 by_kind=figures["by_kind"],
+                answers=figures["answers"],
             )
             print(harness.row(result), file=sys.stderr)
+            slowest = max(result.answers, default=0.0)
+            print(
+                f"    answers: slowest {slowest * 1000:.0f} ms; sum(max(1/rate, answer)) = "
+                f"{result.floor:.1f} s, the least a one-at-a-time client can take",
+                file=sys.stderr,
+            )
             if options.detail:
                 for line in (*result.questions, str(result.by_kind)):
                     print(f"    {line}", file=sys.stderr)

@@ -45,6 +45,7 @@ class Calls:
         default_factory=lambda: defaultdict(lambda: [0, 0])  # question -> [ids, rows]
     )
     attempts: Counter[str] = field(default_factory=Counter)
+    answers: list[float] = field(default_factory=list)  # seconds from send to whole answer
 
     def minimum(self) -> int:
         return sum(scan_minimum(rows, self.page_size) for _, rows in self.scans) + sum(
@@ -101,9 +102,21 @@ def instrument(calls: Calls) -> None:
         calls.attempts[kind] += 1
         original_count(self, kind)
 
+    import httpx
+
+    original_send = httpx.Client.send
+
+    def send(self: Any, request: Any, **kwargs: Any) -> Any:
+        began = time.perf_counter()
+        try:
+            return original_send(self, request, **kwargs)
+        finally:
+            calls.answers.append(time.perf_counter() - began)
+
     client.scan = scan  # type: ignore[method-assign]
     client.by_ids = by_ids  # type: ignore[method-assign]
     superoffice.RequestStats.count = count  # type: ignore[method-assign]
+    httpx.Client.send = send  # type: ignore[method-assign]
 
 
 def measure(out: Path, argv: list[str], page_size: int) -> None:
@@ -134,6 +147,7 @@ def measure(out: Path, argv: list[str], page_size: int) -> None:
         "minimum": calls.minimum(),
         "questions": calls.describe(),
         "wall": wall,
+        "answers": calls.answers,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     out.write_text(json.dumps(figures), encoding="utf-8")
@@ -220,6 +234,13 @@ class Result:
     target_mb: float | None
     questions: list[str]
     by_kind: dict[str, int]
+    answers: list[float] = field(default_factory=list)
+
+    @property
+    def floor(self) -> float:
+        """What no one-request-at-a-time client can beat: each request takes the longer of
+        the rate's interval and the server's answer time."""
+        return sum(max(1 / self.rate, answer) for answer in self.answers)
 
     @property
     def ratio(self) -> float:
