@@ -32,8 +32,21 @@ def served(tmp_path: Path) -> Iterator[Path]:
     """`tasteget sandbox serve --port 0 --write-config ...` running; yields the config path."""
     config = tmp_path / "sandbox.toml"
     process = subprocess.Popen(
-        [sys.executable, "-c", ENTRY, "sandbox", "serve", "--port", "0", "--persons", "300",
-         "--as-of", "2026-03-18", "--write-config", str(config)],
+        [
+            sys.executable,
+            "-c",
+            ENTRY,
+            "sandbox",
+            "serve",
+            "--port",
+            "0",
+            "--persons",
+            "300",
+            "--as-of",
+            "2026-03-18",
+            "--write-config",
+            str(config),
+        ],
         stderr=subprocess.PIPE,
         text=True,
     )
