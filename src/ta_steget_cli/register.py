@@ -188,6 +188,11 @@ class Register:
                 out[person_id] = key
         return out
 
+    def status_filter(self, key: str) -> str:
+        """The archive condition for persons whose move status is `key` (read by item id)."""
+        ms = self.config.move_status
+        return f.equals(f"personUdef/{ms.field}", ms.values[key])
+
     def move_statuses(self, *conditions: str | None) -> dict[int, str]:
         ms = self.config.move_status
         return self.list_values(ms.field, ms.values, *conditions)

@@ -214,7 +214,7 @@ def moves(register: Register, period: Period) -> tuple[dict[int, MoveRecord], st
     ms = register.config.move_status
     if MOVED not in ms.values:
         return {}, None
-    moved = f.equals(f"personUdef/{ms.field}", ms.values[MOVED])
+    moved = register.status_filter(MOVED)
     return register.move_records(moved), moved
 
 

@@ -61,7 +61,7 @@ def list_statuses(
     """The contacts of `kommun` (None: the region, persons with no municipality), by id."""
     config = register.config
     area = register.kommun_filter(kommun) if kommun else register.region_filter()
-    wanted = status_filter(config, status) if status else None
+    wanted = register.status_filter(status_key(config, status)) if status else None
     persons = list(register.persons(area, wanted))
     statuses = register.move_statuses(area, wanted)
     ids = [p.person_id for p in persons]
@@ -124,14 +124,6 @@ def activity_day(activity: Activity, as_of: date) -> date | None:
     if activity.date is not None and local_date(activity.date) <= as_of:
         return local_date(activity.date)
     return local_date(activity.registered) if activity.registered is not None else None
-
-
-def status_filter(config: Config, status: str) -> str:
-    """The archive condition for persons with `status` (a key of [move_status.values])."""
-    from . import filters as f
-
-    key = status_key(config, status)
-    return f.equals(f"personUdef/{config.move_status.field}", config.move_status.values[key])
 
 
 def status_key(config: Config, status: str) -> str:
