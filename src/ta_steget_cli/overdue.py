@@ -206,12 +206,7 @@ def response_activities(
     earliest = min(p.registered for p in persons.values() if p.registered is not None)
     # The server compares UTC date parts, and a Stockholm date is at most a day ahead of UTC.
     not_before = f.after("registeredDate", earliest.date() - timedelta(days=1))
-    # A small first chunk learns the rows per person; later chunks aim at 90 % of a page, so
-    # an answer seldom fills a page and has to be split and asked again.
-    first = max(1, register.source_page_size() // 10)
-    return register.activities_adaptive(
-        persons.keys(), rule.kinds, not_before, fill=0.9, first_chunk=first
-    )
+    return register.activities(persons.keys(), rule.kinds, not_before)
 
 
 def overdue_items(

@@ -183,7 +183,7 @@ def last_activities(
     One more chunked query over the persons who go (their activities are all before the cut-off,
     so no date filter narrows it); chunks are sized from the rows per person seen so far."""
     last: dict[int, date] = {}
-    for a in register.activities_adaptive(ids, kinds):
+    for a in register.activities(ids, kinds):
         for moment in (a.date, a.registered):
             if moment is not None:
                 day = local_date(moment)

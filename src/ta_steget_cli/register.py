@@ -36,6 +36,7 @@ ACTIVITY_COLUMNS = (
     "registeredByFullName",
 )
 UNSET_DATETIME = "0001-01-01T00:00:00"
+FILL = 0.9  # the share of a page an activity chunk aims at (see Register.activities)
 
 
 class ArchiveSource(Protocol):
@@ -234,31 +235,6 @@ class Register:
 
     # ------------------------------------------------------------ activities
 
-    def activities(
-        self,
-        person_ids: Iterable[int],
-        kinds: Iterable[str],
-        *conditions: str | None,
-    ) -> Iterator[Activity]:
-        """Activities of the given kinds on these persons, registered by the end of as_of."""
-        ids = sorted(set(person_ids))
-        kinds = tuple(kinds)
-        if not ids or not kinds:
-            return
-        rows = self.source.by_ids(
-            "PersonActivity",
-            ids,
-            select=ACTIVITY_COLUMNS,
-            filter=f.all_of(
-                f.before("registeredDate", self.as_of + timedelta(days=1)), *conditions
-            ),
-            entities=kinds,
-        )
-        for row in rows:
-            activity = activity_from_row(row)
-            if self.known_by_as_of(activity.registered):
-                yield activity
-
     # ------------------------------------------------------------ the purge
 
     def registered_before(self, day: date) -> str:
@@ -277,30 +253,31 @@ class Register:
         rows = self.source.scan("Person", select=("personId",))
         return sum(1 for _ in rows)
 
-    def activities_adaptive(
+    def activities(
         self,
         person_ids: Iterable[int],
         kinds: Iterable[str],
         *conditions: str | None,
-        fill: float = 0.8,
-        first_chunk: int | None = None,
     ) -> Iterator[Activity]:
-        """Like `activities`, but sizes each id chunk from the rows per person seen so far, so
-        that a chunk's answer fills most of a page without overflowing it (an overflowing
-        chunk is split and asked again, which costs more than it saves). `first_chunk` ids are
-        asked first, before anything is known (default: as if one row per person); a small
-        first chunk costs one request and saves the splits of a first guess that overflows."""
+        """Activities of the given kinds on these persons, registered by the end of as_of.
+
+        Activities have no common key to page by, so they are asked in id chunks. An answer
+        that fills a page must be split and asked again (two more requests), so a small first
+        chunk learns the rows per person and later chunks aim at FILL of a page: requests stay
+        near rows / page_size, never one per person."""
         ids = sorted(set(person_ids))
         kinds = tuple(kinds)
+        if not ids or not kinds:
+            return
         page = self.source_page_size()
         query = f.all_of(f.before("registeredDate", self.as_of + timedelta(days=1)), *conditions)
-        asked = rows_seen = 0
-        start = 0
+        asked = rows_seen = start = 0
         while start < len(ids):
-            density = rows_seen / asked if asked else 1.0
-            size = max(1, min(page, int(page * fill / max(density, 1e-9))))
-            if not asked and first_chunk:
-                size = first_chunk
+            if asked:
+                density = max(rows_seen / asked, 1e-9)
+                size = max(1, min(page, int(page * FILL / density)))
+            else:
+                size = max(1, page // 10)
             chunk = ids[start : start + size]
             start += size
             rows = self.source.by_ids(

@@ -32,7 +32,6 @@ from .errors import UsageError
 from .models import Person
 from .overdue import Rule, calendar_of, first_responses, rule_of
 from .register import MoveRecord, Register
-from .status import activities_of
 from .workdays import Calendar, local_date
 
 REGION = "region"
@@ -205,7 +204,7 @@ def response_days(register: Register, persons: Mapping[int, Person], rule: Rule)
     # Nothing registered before the period (less the UTC/Stockholm day) can be a response.
     earliest = min(local_date(p.registered) for p in persons.values() if p.registered)
     not_before = f.after("registeredDate", earliest - timedelta(days=2))
-    activities = activities_of(register, persons.keys(), rule.kinds, not_before)
+    activities = register.activities(persons.keys(), rule.kinds, not_before)
     return {pid: local_date(m) for pid, m in first_responses(persons, activities, rule).items()}
 
 

@@ -66,7 +66,7 @@ def list_statuses(
     statuses = register.move_statuses(area, wanted)
     ids = [p.person_id for p in persons]
     kommuner = memberships_in(register, kommun, ids, wanted) if kommun else {}
-    activities = activities_of(register, ids, config.purge.activity_kinds)
+    activities = register.activities(ids, config.purge.activity_kinds)
     last = last_activities(activities, register.as_of)
     return [
         StatusItem(
@@ -94,19 +94,6 @@ def memberships_in(
                 others.setdefault(pid, set()).add(other)
     order = list(register.config.kommuner)
     return {pid: tuple(sorted({kommun, *others.get(pid, ())}, key=order.index)) for pid in ids}
-
-
-# An answer that fills a whole page is split and asked again (two more requests), so each id
-# chunk aims at 90 % of a page, sized from the rows per person seen on a first, small chunk.
-FILL = 0.9
-
-
-def activities_of(
-    register: Register, ids: Iterable[int], kinds: Iterable[str], *conditions: str | None
-) -> Iterator[Activity]:
-    """Activities of these persons, in id chunks sized to fill pages (requests ~ rows/page)."""
-    first = max(1, register.source_page_size() // 10)
-    return register.activities_adaptive(ids, kinds, *conditions, fill=FILL, first_chunk=first)
 
 
 def last_activities(activities: Iterable[Activity], as_of: date) -> dict[int, date]:
