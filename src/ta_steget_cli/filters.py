@@ -55,10 +55,6 @@ def gt(name: str, value: int) -> str:
     return f"{column(name)} gt {_int(value)}"
 
 
-def eq(name: str, value: int) -> str:
-    return f"{column(name)} eq {_int(value)}"
-
-
 def in_(name: str, ids: Iterable[int]) -> str:
     return f"{column(name)} in {_ids(ids)}"
 

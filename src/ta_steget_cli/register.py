@@ -35,7 +35,6 @@ ACTIVITY_COLUMNS = (
     "registeredBy",
     "registeredByFullName",
 )
-UNSET_DATETIME = "0001-01-01T00:00:00"
 FILL = 0.9  # the share of a page an activity chunk aims at (see Register.activities)
 
 
