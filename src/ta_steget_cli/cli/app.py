@@ -14,6 +14,7 @@ from typer.core import TyperGroup
 from .. import __version__
 from ..errors import TastegetError
 from .runtime import Runtime
+from .streams import redacted_output
 
 # Typer may bundle its own click; take the exception classes it really raises and handles.
 ClickException: type[Exception] = next(
@@ -33,6 +34,14 @@ class TastegetGroup(TyperGroup):
     """Turns every error raised below it into one stderr line and an exit code, in one place."""
 
     def invoke(self, ctx: Any) -> Any:
+        # Installed once, by the outermost group, before the runtime exists: the streams ask
+        # for the secrets when they print, so a secret learnt later is redacted too.
+        with redacted_output(
+            lambda text: _redact_values(ctx, text), lambda text: _redact_line(ctx, text)
+        ):
+            return self._invoke_reporting(ctx)
+
+    def _invoke_reporting(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except TastegetError as exc:
@@ -58,6 +67,27 @@ class TastegetGroup(TyperGroup):
                 err=True,
             )
             raise typer.Exit(1) from None
+
+
+def _secrets_of(ctx: Any) -> list[str]:
+    runtime = ctx.find_object(Runtime)
+    return runtime.known_secrets() if runtime is not None else Runtime().known_secrets()
+
+
+def _redact_values(ctx: Any, text: str) -> str:
+    """Listings on stdout: only the secret values themselves (register text is data, and a
+    note that says "Bearer" is not a credential)."""
+    for value in sorted(_secrets_of(ctx), key=len, reverse=True):
+        if len(value) >= 4:
+            text = text.replace(value, "***")
+    return text
+
+
+def _redact_line(ctx: Any, text: str) -> str:
+    """Messages on stderr: secret values and anything shaped like a ticket or a header."""
+    from ..superoffice import RedactSecrets
+
+    return RedactSecrets(_secrets_of(ctx)).redact(text)
 
 
 app = typer.Typer(

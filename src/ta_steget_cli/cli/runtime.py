@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from ..config import (
+    SECRET_NAMES,
     Config,
     Secrets,
     config_path,
@@ -42,10 +44,21 @@ class Runtime:
     log_handler: logging.Handler | None = field(default=None, repr=False)
     _config: Config | None = field(default=None, repr=False)
     _client: SuperOfficeClient | None = field(default=None, repr=False)
+    _file_secrets: list[str] = field(default_factory=list, repr=False)
 
     @property
     def err(self) -> Console:
-        return Console(stderr=True)
+        # Messages are single lines however long (a path, a reason): wrapping at 80 columns
+        # breaks them for cron mail and grep. Text is printed as it is, never as markup.
+        return Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
+
+    def known_secrets(self) -> list[str]:
+        """Every secret value this run could print by accident: the environment's, the
+        secrets_file's once read, the sandbox's."""
+        values = [os.environ[name] for name in SECRET_NAMES if os.environ.get(name)]
+        if self.sandbox:
+            values += sandbox_secrets().all_values()
+        return values + self._file_secrets
 
     @property
     def config(self) -> Config:
@@ -58,7 +71,8 @@ class Runtime:
             return sandbox_config()
         path = config_path(self.config_path)
         config = load_config(path)
-        load_secrets(config)  # a bad secrets_file is a config error now, not mid-run
+        # A bad secrets_file is a config error now, not mid-run.
+        self._file_secrets = load_secrets(config).all_values()
         # Whether the environment holds secrets says nothing about the file: a ticket or a
         # password written into it is exposed whatever the environment holds.
         if group_or_world_readable(path) and _holds_secret_text(path):

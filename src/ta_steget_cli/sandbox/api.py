@@ -81,7 +81,7 @@ def handle(tenant: SandboxTenant, request: Request) -> Response:
     if is_api and tenant.latency:
         time.sleep(tenant.latency)
     if fault is not None and fault.kind in ("status", "drop"):
-        response = _fault_response(fault)
+        response = _fault_response(fault, request)
     else:
         with tenant.lock:
             response = _route(tenant, request, path, lowered, is_api)
@@ -95,12 +95,20 @@ def handle(tenant: SandboxTenant, request: Request) -> Response:
     return response
 
 
-def _fault_response(fault: Fault) -> Response:
+def _fault_response(fault: Fault, request: Request) -> Response:
     if fault.kind == "drop":
         return Response(0, action="drop")
     headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
     if fault.body == "json":
         response = error(fault.status, "SoFaultException", "Injected fault", "sandbox")
+    elif fault.body == "echo":
+        # Real servers' error texts sometimes quote the request back, credentials included.
+        quoted = ", ".join(
+            f"{name}: {request.headers[name]}"
+            for name in ("authorization", "so-apptoken")
+            if name in request.headers
+        )
+        response = error(fault.status, "SoFaultException", f"Not accepted ({quoted})", "sandbox")
     elif fault.body == "html":
         response = Response(fault.status, UNAVAILABLE_HTML, {"Content-Type": HTML_TYPE})
     else:

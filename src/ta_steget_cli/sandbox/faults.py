@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 KINDS = ("status", "drop", "timeout", "truncated", "repeat_page")
-BODIES = ("json", "html", "empty")
+BODIES = ("json", "html", "empty", "echo")  # echo: the error text repeats the credentials
 
 
 @dataclass
