@@ -66,7 +66,7 @@ class ArchiveSource(Protocol):
 
 def parse_utc(value: Any) -> datetime | None:
     """A SuperOffice datetime (UTC, no offset) as an aware datetime; unset dates are None."""
-    from .superoffice import parse_datetime
+    from .superoffice.values import parse_datetime
 
     if not isinstance(value, str):
         return None

@@ -1,0 +1,220 @@
+"""Reading SuperOffice archive providers page by page: one paginator owns the page size, keyset
+paging (`key gt last`, never $skip), id chunking (`id oneOf (...)`) and the checks that an
+answer is the one asked for (a repeated page, a chunk answered with other persons' rows).
+
+It does not send anything itself: `fetch` asks for one page (the client's `_archive`), so the
+paginator can be tested and driven without HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Protocol
+from urllib.parse import urljoin, urlsplit
+
+from .. import filters
+from ..errors import ApiError, PageRepeated
+from .values import primary_key
+
+Row = dict[str, Any]
+
+# Archive columns that are plain ints (operators eq/in/gt); other id columns are lists (oneOf).
+_INT_ID_COLUMNS = frozenset({("Person", "personId")})
+
+# Where an id-chunked answer says whose row it is: PersonActivity filters on `personId` (a list
+# column whose Slim value is the person's name) but carries the id in `person/personId`.
+_ROW_ID_COLUMNS = {"PersonActivity": "person/personId", "Person": "personId"}
+
+
+class FetchPage(Protocol):
+    def __call__(
+        self, provider: str, params: dict[str, str], url: str | None = None
+    ) -> dict[str, Any]:
+        """One archive page: a body whose "value" is a list of rows."""
+        ...
+
+
+def archive_params(
+    select: Sequence[str],
+    filter: str | None,
+    entities: Sequence[str] | None,
+    **extra: str,
+) -> dict[str, str]:
+    params = {"$select": ",".join(select)}
+    if filter:
+        params["$filter"] = filter
+    if entities:
+        params["$entities"] = ",".join(entities)
+    params.update(extra)
+    return params
+
+
+class Paginator:
+    """Every row of an archive question, however many pages or chunks it takes."""
+
+    def __init__(self, fetch: FetchPage, page_size: int, api_url: Callable[[], str]) -> None:
+        self._fetch = fetch
+        self.page_size = page_size
+        self._api_url = api_url
+
+    # -- keyset paging
+
+    def scan(
+        self,
+        provider: str,
+        *,
+        select: Sequence[str],
+        filter: str | None = None,
+        entities: Sequence[str] | None = None,
+        key: str = "personId",
+    ) -> Iterator[Row]:
+        """Every row of `provider` matching `filter`, paged by `key` (never $skip).
+
+        Stops on a short page, so a result that is an exact multiple of page_size costs one
+        more (empty) request. Raises PageRepeated when a page does not move past the last key."""
+        columns = list(select) if key in select else [*select, key]
+        page_size = self.page_size
+        last: int | None = None
+        next_link: str | None = None
+        while True:
+            if next_link:
+                body = self._fetch(provider, {}, url=next_link)
+            else:
+                where = filters.all_of(filter, filters.gt(key, last) if last is not None else None)
+                params = archive_params(
+                    columns, where, entities, **{"$orderBy": key, "$top": str(page_size)}
+                )
+                body = self._fetch(provider, params)
+            rows: list[Row] = body["value"]
+            last = _check_page(provider, rows, key, last)
+            yield from rows
+            next_link = self._next_link(body)
+            if not next_link and len(rows) < page_size:
+                return
+
+    def _next_link(self, body: dict[str, Any]) -> str | None:
+        link = body.get("odata.nextLink")
+        if not isinstance(link, str) or not link:
+            return None
+        api_url = self._api_url()
+        absolute = urljoin(api_url + "/", link)
+        # A nextLink must stay on the tenant's host: the ticket goes with it.
+        if urlsplit(absolute).netloc != urlsplit(api_url).netloc:
+            raise ApiError(f"SuperOffice's odata.nextLink points to another host: {absolute}")
+        return absolute
+
+    # -- id chunking
+
+    def by_ids(
+        self,
+        provider: str,
+        ids: Iterable[int],
+        *,
+        select: Sequence[str],
+        filter: str | None = None,
+        entities: Sequence[str] | None = None,
+        id_column: str = "personId",
+        chunk_size: int | None = None,
+        id_operator: str | None = None,
+    ) -> Iterator[Row]:
+        """Rows of `provider` for the given ids, asked in chunks (`id_column oneOf (...)`).
+
+        A chunk whose answer fills a whole page may have been cut: it is split in halves and
+        asked again; a single id that still fills a page is read with $skip pages.
+        `id_operator` defaults to `in` for an int key column (Person's personId) and `oneOf`
+        for list columns (PersonActivity's personId)."""
+        unique = sorted({int(i) for i in ids})
+        size = max(1, chunk_size or self.page_size)
+        operator = id_operator or _id_operator(provider, id_column)
+        for start in range(0, len(unique), size):
+            chunk = unique[start : start + size]
+            match = _id_match(id_column, operator)
+            yield from self._chunk(provider, chunk, match, select, filter, entities)
+
+    def _chunk(
+        self,
+        provider: str,
+        ids: list[int],
+        match: Callable[[list[int]], str],
+        select: Sequence[str],
+        filter: str | None,
+        entities: Sequence[str] | None,
+    ) -> Iterator[Row]:
+        page_size = self.page_size
+        where = filters.all_of(match(ids), filter)
+        params = archive_params(select, where, entities, **{"$top": str(page_size)})
+        rows: list[Row] = self._fetch(provider, params)["value"]
+        _check_chunk(provider, rows, ids, select)
+        if len(rows) < page_size:
+            yield from rows
+            return
+        if len(ids) > 1:
+            half = len(ids) // 2
+            yield from self._chunk(provider, ids[:half], match, select, filter, entities)
+            yield from self._chunk(provider, ids[half:], match, select, filter, entities)
+            return
+        yield from rows
+        yield from self._skip_pages(provider, params)
+
+    def _skip_pages(self, provider: str, params: dict[str, str]) -> Iterator[Row]:
+        """The last resort for one id with more rows than a page: $skip inside that one id."""
+        page_size = self.page_size
+        skip = page_size
+        while True:
+            page = {**params, "$skip": str(skip)}
+            rows: list[Row] = self._fetch(provider, page)["value"]
+            yield from rows
+            if len(rows) < page_size:
+                return
+            skip += page_size
+
+
+def _id_operator(provider: str, id_column: str) -> str:
+    return "in" if (provider, id_column) in _INT_ID_COLUMNS else "oneOf"
+
+
+def _id_match(id_column: str, operator: str) -> Callable[[list[int]], str]:
+    """Builds `id_column <operator> (ids)` for a chunk of ids."""
+    if operator == "in":
+        return lambda chunk: filters.in_(id_column, chunk)
+    if operator == "oneOf":
+        return lambda chunk: filters.one_of(id_column, chunk)
+    raise ValueError(f"id_operator must be 'in' or 'oneOf', not {operator!r}")
+
+
+def _check_page(provider: str, rows: list[Row], key: str, last: int | None) -> int | None:
+    """The highest key of the page; a page not wholly past `last` means a loop."""
+    keys = [_row_key(row, key) for row in rows]
+    if last is not None and any(k <= last for k in keys):
+        raise PageRepeated(
+            f"SuperOffice answered a page of {provider} that does not move past "
+            f"{key} {last}; stopping so that no row is read twice or lost",
+            path=f"/v1/Archive/{provider}",
+        )
+    return max(keys, default=last)
+
+
+def _check_chunk(provider: str, rows: list[Row], ids: list[int], select: Sequence[str]) -> None:
+    """An answer to `id oneOf (chunk)` holding rows of persons not in the chunk is an answer to
+    another question (a proxy or server repeating an earlier page): using it would silently
+    drop this chunk's rows, so stop instead."""
+    column = _ROW_ID_COLUMNS.get(provider)
+    if column is None or column not in select:
+        return
+    asked = set(ids)
+    for row in rows:
+        value = row.get(column)
+        if value in (None, "") or int(value) not in asked:
+            raise PageRepeated(
+                f"SuperOffice answered /v1/Archive/{provider} for persons {ids[0]}-{ids[-1]} "
+                f"with rows of person {value!r}, not asked for; stopping so that no row is "
+                "lost; try again",
+                path=f"/v1/Archive/{provider}",
+            )
+
+
+def _row_key(row: Row, key: str) -> int:
+    value = row.get(key)
+    if value is None or value == "":
+        return primary_key(row)
+    return int(value)

@@ -1,0 +1,315 @@
+"""How tasteget proves who it is to SuperOffice: one `httpx.Auth` per login mode.
+
+Each class sets its headers on every request to the tenant's API. The system-user class also
+owns the login (a signed system token for a JWT), the JWT's validation, the ticket cache, and
+one new login after a 401 inside its own flow, the way httpx's `DigestAuth` answers a 401 by
+sending the request again. The login's own requests go through the client (`LoginHost`), so
+they are rate limited, retried and counted like every other request.
+
+A new login mode is a new class here and a line in `auth_for`.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Generator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from ..config import Secrets, SuperOfficeSettings
+from ..errors import AuthError, ConfigError
+from ..files import write_atomically
+from .values import parse_datetime
+
+logger = logging.getLogger("ta_steget_cli.superoffice")
+
+TICKET_CLAIM = "http://schemes.superoffice.net/identity/ticket"
+# SuperOffice tickets live about 6 hours; stop using one well before, so a long purge does not
+# meet a 401 half-way, yet a cron job still logs in far less than once an hour.
+TICKET_LIFETIME = timedelta(hours=6)
+TICKET_MARGIN = timedelta(minutes=20)
+JWT_LEEWAY_SECONDS = 120
+LOGIN_PATH = "/Login/api/PartnerSystemUser/Authenticate"
+JWKS_PATH = "/login/.well-known/jwks"
+
+
+class LoginHost(Protocol):
+    """What a login needs from the client: where the login host is, and a way to call it."""
+
+    @property
+    def login_base(self) -> str: ...
+
+    def call_login(self, method: str, path: str, kind: str, json_body: Any = None) -> Any:
+        """Sends one call to `login_base + path` without credentials; answers the JSON body."""
+        ...
+
+
+class SuperOfficeAuth(httpx.Auth):
+    """A login mode: the headers it sets, and what to check when SuperOffice refuses them."""
+
+    mode: ClassVar[str]
+    hint: ClassVar[str]  # the settings that make up the credentials, for error messages
+
+    def __init__(self, secrets: Secrets) -> None:
+        self.secrets = secrets
+
+    def headers(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers.update(self.headers())
+        yield request
+
+    def _app_token(self) -> str:
+        return self.secrets.require("TASTEGET_APP_TOKEN", f"auth = {self.mode}")
+
+
+class TicketAuth(SuperOfficeAuth):
+    """A ticket handed in (`TASTEGET_TICKET`); a 401 means it is no longer good."""
+
+    mode = "ticket"
+    hint = "TASTEGET_TICKET"
+
+    def headers(self) -> dict[str, str]:
+        ticket = self.secrets.require("TASTEGET_TICKET", "auth = ticket")
+        headers = {"Authorization": f"SOTicket {ticket}"}
+        # Onsite installations take a ticket without an app token; Online needs both.
+        app_token = self.secrets.get("TASTEGET_APP_TOKEN")
+        if app_token:
+            headers["SO-AppToken"] = app_token
+        return headers
+
+
+class BearerAuth(SuperOfficeAuth):
+    """An OAuth access token handed in (`TASTEGET_ACCESS_TOKEN`)."""
+
+    mode = "bearer"
+    hint = "TASTEGET_ACCESS_TOKEN (it lives an hour) and TASTEGET_APP_TOKEN"
+
+    def headers(self) -> dict[str, str]:
+        token = self.secrets.require("TASTEGET_ACCESS_TOKEN", "auth = bearer")
+        return {"Authorization": f"Bearer {token}", "SO-AppToken": self._app_token()}
+
+
+class BasicAuth(SuperOfficeAuth):
+    """User name and password (Onsite installations only)."""
+
+    mode = "basic"
+    hint = "TASTEGET_USERNAME and TASTEGET_PASSWORD"
+
+    def headers(self) -> dict[str, str]:
+        user = self.secrets.require("TASTEGET_USERNAME", "auth = basic")
+        password = self.secrets.require("TASTEGET_PASSWORD", "auth = basic")
+        pair = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        return {"Authorization": f"Basic {pair}"}
+
+
+class SystemUserAuth(SuperOfficeAuth):
+    """The system user flow: logs in with a signed system token, keeps the ticket (in memory
+    and in the optional ticket cache) until shortly before it expires, and logs in once more
+    when SuperOffice answers 401 to a ticket it considered good."""
+
+    mode = "system_user"
+    hint = "TASTEGET_SYSTEM_TOKEN, TASTEGET_PRIVATE_KEY_FILE and TASTEGET_APP_TOKEN"
+    # The 401 is read before logging in again, so its connection is free for the login.
+    requires_response_body = True
+
+    def __init__(
+        self,
+        settings: SuperOfficeSettings,
+        secrets: Secrets,
+        host: LoginHost,
+        utcnow: Callable[[], datetime],
+    ) -> None:
+        super().__init__(secrets)
+        self.settings = settings
+        self._host = host
+        self._utcnow = utcnow
+        self._ticket: str | None = None
+        self._ticket_expires: datetime | None = None
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers.update(self.headers())
+        response = yield request
+        if response.status_code == 401:
+            logger.debug("ticket refused; logging in again")
+            self.forget_ticket()
+            request.headers.update(self.headers())
+            yield request
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"SOTicket {self.ticket()}", "SO-AppToken": self._app_token()}
+
+    def ticket(self) -> str:
+        now = self._utcnow()
+        if self._ticket and self._ticket_expires and now < self._ticket_expires:
+            return self._ticket
+        cached = self._read_ticket_cache(now)
+        if cached:
+            self._ticket, self._ticket_expires = cached
+            return cached[0]
+        ticket = self._login()
+        self._ticket = ticket
+        self._ticket_expires = now + TICKET_LIFETIME - TICKET_MARGIN
+        self._write_ticket_cache(ticket, self._ticket_expires)
+        return ticket
+
+    def forget_ticket(self) -> None:
+        self._ticket = None
+        self._ticket_expires = None
+        path = self.settings.ticket_cache
+        if path is not None:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+    # -- the ticket cache
+
+    def _cache_owner(self) -> str:
+        return f"{self._host.login_base}|{self.settings.tenant or ''}"
+
+    def _read_ticket_cache(self, now: datetime) -> tuple[str, datetime] | None:
+        path = self.settings.ticket_cache
+        if path is None:
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            ticket = data["ticket"]
+            expires = parse_datetime(data["expires"])
+            owner = data.get("owner")
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if not isinstance(ticket, str) or expires is None or owner != self._cache_owner():
+            return None
+        if now >= expires:
+            return None
+        return ticket, expires
+
+    def _write_ticket_cache(self, ticket: str, expires: datetime) -> None:
+        path = self.settings.ticket_cache
+        if path is None:
+            return
+        data = {"ticket": ticket, "expires": expires.isoformat(), "owner": self._cache_owner()}
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(path, json.dumps(data), private=True)
+        except OSError as exc:
+            # A ticket cache that cannot be written costs a login per run, not the run.
+            logger.warning("cannot write the ticket cache %s (%s)", path, exc.strerror)
+
+    # -- the login
+
+    def _signed_system_token(self) -> str:
+        system_token = self.secrets.require("TASTEGET_SYSTEM_TOKEN", "auth = system_user")
+        key_file = self.secrets.require("TASTEGET_PRIVATE_KEY_FILE", "auth = system_user")
+        key = _load_private_key(Path(key_file).expanduser())
+        text = f"{system_token}.{self._utcnow().astimezone(UTC):%Y%m%d%H%M}"
+        signature = key.sign(text.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
+        return f"{text}.{base64.b64encode(signature).decode('ascii')}"
+
+    def _login(self) -> str:
+        """Logs the system user in; answers the ticket from the validated JWT."""
+        if not self.settings.tenant:
+            raise ConfigError("auth = system_user needs [superoffice] tenant (the Cust id)")
+        payload = {
+            "SignedSystemToken": self._signed_system_token(),
+            "ApplicationToken": self._app_token(),
+            "ContextIdentifier": self.settings.tenant,
+            "ReturnTokenType": "JWT",
+        }
+        body = self._host.call_login("POST", LOGIN_PATH, "login:authenticate", payload)
+        if not isinstance(body, dict) or not body.get("IsSuccessful"):
+            reason = body.get("ErrorMessage") if isinstance(body, dict) else None
+            raise AuthError(
+                "SuperOffice refused the system user login"
+                + (f": {' '.join(str(reason).split())}" if reason else "")
+                + f"; check {self.hint}"
+            )
+        return self._ticket_from_jwt(str(body.get("Token") or ""))
+
+    def _ticket_from_jwt(self, token: str) -> str:
+        jwks = self._host.call_login("GET", JWKS_PATH, "login:jwks")
+        try:
+            key = _signing_key(jwks, token)
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=["RS256"],
+                options={
+                    "verify_aud": False,
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                    "require": ["exp"],
+                },
+            )
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:
+            raise AuthError(f"SuperOffice's login token did not validate ({exc})") from None
+        # Times are checked against the injected clock, so tests and the sandbox agree on "now".
+        exp = claims.get("exp")
+        if not isinstance(exp, int | float):
+            raise AuthError("SuperOffice's login token has no valid expiry")
+        if self._utcnow().timestamp() > exp + JWT_LEEWAY_SECONDS:
+            raise AuthError("SuperOffice's login token has expired; check this machine's clock")
+        ticket = claims.get(TICKET_CLAIM)
+        if not isinstance(ticket, str) or not ticket:
+            raise AuthError("SuperOffice's login token holds no ticket")
+        return ticket
+
+
+AUTH_CLASSES: dict[str, type[SuperOfficeAuth]] = {
+    cls.mode: cls for cls in (SystemUserAuth, TicketAuth, BearerAuth, BasicAuth)
+}
+
+
+def auth_for(
+    settings: SuperOfficeSettings,
+    secrets: Secrets,
+    host: LoginHost,
+    utcnow: Callable[[], datetime],
+) -> SuperOfficeAuth:
+    """The Auth for `[superoffice] auth`."""
+    if settings.auth == SystemUserAuth.mode:
+        return SystemUserAuth(settings, secrets, host, utcnow)
+    cls = AUTH_CLASSES.get(settings.auth)
+    if cls is None:
+        raise ConfigError(
+            f"[superoffice] auth = {settings.auth!r} is not one of {', '.join(AUTH_CLASSES)}"
+        )
+    return cls(secrets)
+
+
+def _signing_key(jwks: Any, token: str) -> Any:
+    """The JWKS key that signed `token`: by kid, or the only RSA key when the token names none."""
+    keyset = jwt.PyJWKSet.from_dict(jwks)
+    kid = jwt.get_unverified_header(token).get("kid")
+    for candidate in keyset.keys:
+        if kid is None or candidate.key_id == kid:
+            return candidate.key
+    raise ValueError(f"no key {kid!r} in SuperOffice's JWKS")
+
+
+def _load_private_key(path: Path) -> rsa.RSAPrivateKey:
+    try:
+        pem = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"TASTEGET_PRIVATE_KEY_FILE {path}: cannot read it ({exc.strerror})"
+        ) from None
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError):
+        raise ConfigError(
+            f"TASTEGET_PRIVATE_KEY_FILE {path}: not an unencrypted PEM private key"
+        ) from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ConfigError(f"TASTEGET_PRIVATE_KEY_FILE {path}: not an RSA key")
+    return key

@@ -1,0 +1,481 @@
+"""The only code of tasteget that speaks HTTP: the SuperOffice WebAPI client for the subset in
+`superoffice-contract.md`.
+
+Every answer is classified before anything is done with it (done / retry / re-authenticate /
+resolve the host again / fail), as singer-sdk and the Airbyte CDK do, so that retrying, backing
+off and error mapping live in one place. Retries are capped by count and by total time.
+Credentials come from `auth.py`, archive paging from `archive.py`; this module sends.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from ..config import Secrets, SuperOfficeSettings
+from ..errors import (
+    ApiError,
+    AuthError,
+    ConfigError,
+    NotFound,
+    TenantUnavailable,
+    TransientError,
+)
+from .answers import Action, Verdict, classify
+from .archive import Paginator
+from .auth import SuperOfficeAuth, auth_for
+from .tenant import TenantState, check_url, parse_state
+
+logger = logging.getLogger("ta_steget_cli.superoffice")
+
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 30.0
+MAX_URL_LENGTH = 2000
+# The key under which each request carries its `_Exchange` (httpx passes extensions through
+# auth flows and event hooks, so a re-sent request is counted and logged like any other).
+_EXCHANGE = "tasteget.exchange"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# ---------------------------------------------------------------- small parts
+
+
+@dataclass
+class RequestStats:
+    """Counts of HTTP attempts. `requests` counts every attempt (retries, login, state and JWKS
+    calls included); `retries` the attempts that repeated an earlier one; `by_kind` every attempt
+    by kind ("archive:Person", "person:get", "login:authenticate", ...), summing to `requests`."""
+
+    requests: int = 0
+    retries: int = 0
+    by_kind: Counter[str] = field(default_factory=Counter)
+
+    def count(self, kind: str) -> None:
+        self.requests += 1
+        self.by_kind[kind] += 1
+
+
+class RateLimiter:
+    """Spaces calls at most `rate` per second (SuperOffice's app rules: 10/s)."""
+
+    def __init__(
+        self,
+        rate: float,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.interval = 1.0 / rate
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._next: float | None = None
+
+    def acquire(self) -> None:
+        """Wait until the next call may go."""
+        now = self._monotonic()
+        if self._next is not None and now < self._next:
+            self._sleep(self._next - now)
+            now = self._next
+        self._next = now + self.interval
+
+
+# ---------------------------------------------------------------- one call
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """One call to SuperOffice, as the client sends it (and re-sends it on a retry)."""
+
+    method: str
+    shown: str  # the path as logs and errors show it; with `url` None, the path under api_url
+    kind: str  # what RequestStats counts it as ("person:get", "archive:Person", ...)
+    url: str | None = None  # an absolute URL instead of api_url + shown
+    api: bool = True  # a call to the tenant's API, with credentials (login and state: False)
+    params: dict[str, str] | None = None
+    data: dict[str, str] | None = None  # a form body (long archive queries)
+    json_body: Any = None
+    headers: dict[str, str] | None = None
+    expect_json: bool = True
+
+
+@dataclass
+class _Exchange:
+    """What one ApiRequest has cost so far: every HTTP request sent for it, re-sends included."""
+
+    request: ApiRequest
+    attempt: int = 0
+    began: float = 0.0
+
+
+# ---------------------------------------------------------------- the client
+
+
+class SuperOfficeClient:
+    """SuperOffice WebAPI client: archive scans, persons, reference lists, tenant state."""
+
+    def __init__(
+        self,
+        settings: SuperOfficeSettings,
+        secrets: Secrets,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        utcnow: Callable[[], datetime] = _utcnow,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.secrets = secrets
+        self.stats = RequestStats()
+        self._any_url = transport is not None
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._utcnow = utcnow
+        self._rng = rng or random.Random()
+        self._limiter = RateLimiter(settings.requests_per_second, monotonic, sleep)
+        self._http = httpx.Client(
+            transport=transport,
+            timeout=settings.timeout_seconds,
+            follow_redirects=False,
+            headers={"User-Agent": "tasteget"},
+            event_hooks={"request": [self._on_request], "response": [self._on_response]},
+        )
+        self._auth: SuperOfficeAuth = auth_for(settings, secrets, self, utcnow)
+        self._state: TenantState | None = None
+        if settings.api_url:
+            check_url(settings.api_url, "api_url", self._any_url)
+        elif not settings.tenant:
+            raise ConfigError("[superoffice] needs api_url, or tenant to resolve it")
+
+    # -- lifecycle
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> SuperOfficeClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- where
+
+    @property
+    def login_base(self) -> str:
+        base = self.settings.login_url or f"https://{self.settings.environment}.superoffice.com"
+        return check_url(base.rstrip("/"), "login_url", self._any_url)
+
+    @property
+    def api_url(self) -> str:
+        """The tenant's API root (ends in /api), resolved via /api/state when not configured."""
+        if self.settings.api_url:
+            return self.settings.api_url.rstrip("/")
+        return self._resolved_state(force=False).api
+
+    @property
+    def tenant_id(self) -> str:
+        """Ties plans to a tenant: the context identifier, else the configured api_url."""
+        return self.settings.tenant or self.api_url
+
+    def tenant_state(self) -> TenantState | None:
+        """The tenant's /api/state answer; None when api_url is configured directly."""
+        if self.settings.api_url:
+            return None
+        if self._state is None or self._state_expired(self._state):
+            self._state = self._fetch_state()
+        return self._state
+
+    def _state_expired(self, state: TenantState) -> bool:
+        return state.valid_until is not None and self._utcnow() >= state.valid_until
+
+    def _resolved_state(self, *, force: bool) -> TenantState:
+        if force or self._state is None or self._state_expired(self._state):
+            self._state = self._fetch_state()
+        state = self._state
+        if not state.usable:
+            raise TenantUnavailable(
+                f"tenant {state.context} is {state.state}; SuperOffice maintenance is "
+                "Saturday 20:00-Sunday 06:00 CET and nightly 01-03; try again later"
+            )
+        return state
+
+    def _fetch_state(self) -> TenantState:
+        tenant = self.settings.tenant or ""
+        url = f"{self.login_base}/api/state/{tenant}"
+        try:
+            shown = f"/api/state/{tenant}"
+            body = self._call(ApiRequest("GET", shown, "state:get", url=url, api=False))
+        except NotFound:
+            raise ConfigError(
+                f"tenant {tenant} is unknown at {self.login_base}: check [superoffice] tenant "
+                "and environment"
+            ) from None
+        return parse_state(body, tenant, self._any_url)
+
+    # -- the one place that sends
+
+    def call_login(self, method: str, path: str, kind: str, json_body: Any = None) -> Any:
+        """A call to the login host, without credentials (the `auth.LoginHost` side)."""
+        url = self.login_base + path
+        return self._call(ApiRequest(method, path, kind, url=url, api=False, json_body=json_body))
+
+    def _call(self, request: ApiRequest) -> Any:
+        """Sends one call, retrying what is worth retrying; answers the parsed JSON body.
+
+        `request.url` None means `{api_url}{shown}`, resolved anew on every attempt so that a
+        421 can move the call to the tenant's new host. A 401 reaching this far has already
+        been through the Auth's own flow (a system user logs in again there): it is final."""
+        started = self._monotonic()
+        exchange = _Exchange(request)
+        resolved = False
+        method, shown = request.method, request.shown
+        while True:
+            verdict = self._attempt(exchange)
+            if verdict.action is Action.DONE:
+                return verdict.body
+            if verdict.action is Action.FAIL:
+                assert verdict.error is not None
+                raise verdict.error
+            if verdict.action is Action.REAUTH:
+                raise self._auth_failed(method, shown)
+            if verdict.action is Action.RESOLVE:
+                if request.api and not self.settings.api_url and not resolved:
+                    resolved = True
+                    self._resolved_state(force=True)
+                    continue
+                raise ApiError(
+                    f"SuperOffice answered 421 Misdirected Request on {method} {shown}: "
+                    "api_url names a login host, not the tenant's API host; "
+                    "configure tenant instead, so it is resolved via /api/state",
+                    status=421,
+                    method=method,
+                    path=shown,
+                )
+            self._wait_before_retry(verdict, method, shown, exchange.attempt, started)
+
+    def _attempt(self, exchange: _Exchange) -> Verdict:
+        request = exchange.request
+        target = request.url or self.api_url + request.shown
+        headers = {"Accept": "application/json", **(request.headers or {})}
+        try:
+            response = self._http.request(
+                request.method,
+                target,
+                params=request.params,
+                data=request.data,
+                json=request.json_body,
+                headers=headers,
+                auth=self._auth if request.api else None,
+                extensions={_EXCHANGE: exchange},
+            )
+        except httpx.TransportError as exc:
+            self._log(exchange, type(exc).__name__)
+            return Verdict(Action.RETRY, f"{type(exc).__name__} (connection failed or dropped)")
+        return classify(
+            response, request.method, request.shown, request.expect_json, self._utcnow()
+        )
+
+    def _on_request(self, http_request: httpx.Request) -> None:
+        """Every HTTP request, a re-send by an Auth flow included: rate limited and counted."""
+        exchange: _Exchange = http_request.extensions[_EXCHANGE]
+        self._limiter.acquire()
+        exchange.attempt += 1
+        if exchange.attempt > 1:
+            self.stats.retries += 1
+        self.stats.count(exchange.request.kind)
+        exchange.began = self._monotonic()
+
+    def _on_response(self, response: httpx.Response) -> None:
+        self._log(response.request.extensions[_EXCHANGE], response.status_code)
+
+    def _log(self, exchange: _Exchange, outcome: object) -> None:
+        elapsed_ms = (self._monotonic() - exchange.began) * 1000
+        method, shown = exchange.request.method, exchange.request.shown
+        logger.debug(
+            "%s %s -> %s in %.0f ms (attempt %d)",
+            method, shown, outcome, elapsed_ms, exchange.attempt,
+        )  # fmt: skip
+
+    def _auth_failed(self, method: str, shown: str) -> AuthError:
+        return AuthError(
+            f"SuperOffice did not accept the credentials (auth = {self.settings.auth}) "
+            f"on {method} {shown}: check {self._auth.hint}"
+        )
+
+    def _wait_before_retry(
+        self, verdict: Verdict, method: str, shown: str, attempt: int, started: float
+    ) -> None:
+        """Sleeps before the next attempt, or raises TransientError when the budget is spent."""
+        wait = self._backoff(attempt, verdict.retry_after)
+        spent = self._monotonic() - started
+        retries_done = attempt - 1
+        if (
+            retries_done >= self.settings.max_retries
+            or spent + wait > self.settings.max_retry_seconds
+        ):
+            tries = "try" if attempt == 1 else "tries"
+            raise TransientError(
+                f"SuperOffice did not answer {method} {shown} after {attempt} {tries} "
+                f"in {spent:.0f} s (last: {verdict.reason}); try again later",
+                method=method,
+                path=shown,
+            )
+        logger.debug("retrying %s %s in %.1f s (%s)", method, shown, wait, verdict.reason)
+        self._sleep(wait)
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        """Exponential backoff with full jitter; the server's Retry-After wins when given."""
+        if retry_after is not None:
+            return retry_after
+        ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
+        return self._rng.uniform(0, ceiling)
+
+    # -- archive reading (paging lives in archive.Paginator)
+
+    def _archive(
+        self, provider: str, params: dict[str, str], url: str | None = None
+    ) -> dict[str, Any]:
+        """One archive page. Long queries (id lists) go as a form-encoded POST."""
+        shown = f"/v1/Archive/{provider}"
+        kind = f"archive:{provider}"
+        if url is not None:
+            body = self._call(ApiRequest("GET", shown, kind, url=url))
+        elif self._url_length(shown, params) > MAX_URL_LENGTH:
+            body = self._call(ApiRequest("POST", shown, kind, data=params))
+        else:
+            body = self._call(ApiRequest("GET", shown, kind, params=params))
+        if not isinstance(body, dict) or not isinstance(body.get("value"), list):
+            raise ApiError(f"SuperOffice's answer to {shown} has no list of rows ('value')")
+        return body
+
+    def _url_length(self, shown: str, params: dict[str, str]) -> int:
+        return len(str(httpx.URL(self.api_url + shown, params=params)))
+
+    def _paginator(self) -> Paginator:
+        # A lambda, not the bound method: the page fetch is looked up on each call.
+        return Paginator(
+            lambda provider, params, url=None: self._archive(provider, params, url),
+            self.settings.page_size,
+            lambda: self.api_url,
+        )
+
+    def scan(
+        self,
+        provider: str,
+        *,
+        select: Sequence[str],
+        filter: str | None = None,
+        entities: Sequence[str] | None = None,
+        key: str = "personId",
+    ) -> Iterator[dict[str, Any]]:
+        """Every row of `provider` matching `filter`, paged by `key`; see Paginator.scan."""
+        return self._paginator().scan(
+            provider, select=select, filter=filter, entities=entities, key=key
+        )
+
+    def by_ids(
+        self,
+        provider: str,
+        ids: Iterable[int],
+        *,
+        select: Sequence[str],
+        filter: str | None = None,
+        entities: Sequence[str] | None = None,
+        id_column: str = "personId",
+        chunk_size: int | None = None,
+        id_operator: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Rows of `provider` for the given ids, asked in chunks; see Paginator.by_ids."""
+        return self._paginator().by_ids(
+            provider, ids, select=select, filter=filter, entities=entities,
+            id_column=id_column, chunk_size=chunk_size, id_operator=id_operator,
+        )  # fmt: skip
+
+    # -- one person
+
+    def get_person(self, person_id: int) -> dict[str, Any]:
+        """The whole PersonEntity; NotFound when the person is unknown or deleted."""
+        shown = f"/v1/Person/{int(person_id)}"
+        return _expect_dict(self._call(ApiRequest("GET", shown, "person:get")), shown)
+
+    def patch_person(self, person_id: int, operations: list[dict[str, Any]]) -> dict[str, Any]:
+        """Applies a JSON Patch; Conflict (409/412) when a `test` failed or the record changed."""
+        shown = f"/v1/Person/{int(person_id)}"
+        body = self._call(ApiRequest("PATCH", shown, "person:patch", json_body=operations))
+        return _expect_dict(body, shown)
+
+    def delete_person(self, person_id: int, *, if_unmodified_since: datetime | None = None) -> None:
+        """Soft-deletes (recycle bin). NotFound when already gone, Conflict when changed since."""
+        headers = {}
+        if if_unmodified_since is not None:
+            when = if_unmodified_since.astimezone(UTC)
+            headers["If-Unmodified-Since"] = email.utils.format_datetime(when, usegmt=True)
+        shown = f"/v1/Person/{int(person_id)}"
+        self._call(ApiRequest("DELETE", shown, "person:delete", headers=headers, expect_json=False))
+
+    def undelete_person(self, person_id: int) -> None:
+        """Brings a deleted person back from the recycle bin."""
+        self._call(
+            ApiRequest(
+                "POST", "/v1/Agents/Person/Undelete", "person:undelete",
+                json_body={"Id": int(person_id)}, expect_json=False,
+            )
+        )  # fmt: skip
+
+    def consent(self, person_id: int, purpose: str = "EMARKETING") -> bool:
+        """Whether the person has an active consent for `purpose`."""
+        shown = f"/v1/Person/{int(person_id)}/Consent/{purpose}"
+        body = self._call(ApiRequest("GET", shown, "person:consent"))
+        if isinstance(body, bool):
+            return body
+        if isinstance(body, str) and body.lower() in ("true", "false"):
+            return body.lower() == "true"
+        raise ApiError(f"SuperOffice's answer to {shown} is not true or false")
+
+    # -- reference lists
+
+    def _get_list(self, shown: str, kind: str) -> list[dict[str, Any]]:
+        return _expect_list(self._call(ApiRequest("GET", shown, kind)), shown)
+
+    def mdo_list(self, name: str) -> list[dict[str, Any]]:
+        return self._get_list(f"/v1/MDOList/{name}", "mdolist:get")
+
+    def udef_layout(self) -> list[dict[str, Any]]:
+        return self._get_list("/v1/Person/UdefLayout/Published", "udef:layout")
+
+    def list_items(self, list_id: int) -> list[dict[str, Any]]:
+        return self._get_list(f"/v1/List/{int(list_id)}/Items", "list:items")
+
+    def current_principal(self) -> dict[str, Any]:
+        shown = "/v1/User/currentPrincipal"
+        return _expect_dict(self._call(ApiRequest("GET", shown, "user:principal")), shown)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _expect_dict(body: Any, shown: str) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ApiError(f"SuperOffice's answer to {shown} is not an object")
+    return body
+
+
+def _expect_list(body: Any, shown: str) -> list[dict[str, Any]]:
+    if isinstance(body, dict) and isinstance(body.get("value"), list):
+        body = body["value"]
+    if not isinstance(body, list):
+        raise ApiError(f"SuperOffice's answer to {shown} is not a list")
+    return body
