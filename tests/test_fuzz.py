@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 
 from ta_steget_cli import filters as f
 from ta_steget_cli import status
-from ta_steget_cli.config import sandbox_config
 from ta_steget_cli.errors import UsageError
 from ta_steget_cli.sandbox import SandboxTenant
 from ta_steget_cli.sandbox.query import QueryError, tokens
+from ta_steget_cli.sandbox.tool_config import sandbox_config
 
 TRICKY = st.sampled_from(["'", "\\", "\\'", "''", " or ", ")", "(", "ö", "Ω", "🏔", "\x00", "\n"])
 TEXT = st.lists(st.one_of(TRICKY, st.text(max_size=5)), max_size=12).map("".join)

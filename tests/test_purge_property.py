@@ -25,9 +25,10 @@ from hypothesis import strategies as st
 
 from ta_steget_cli import journal as j
 from ta_steget_cli import purge as service
-from ta_steget_cli.config import parse_config, sandbox_secrets
+from ta_steget_cli.config import parse_config
 from ta_steget_cli.errors import TastegetError
 from ta_steget_cli.sandbox import IN_PROCESS_BASE_URL, SandboxTenant, api_url, ids, transport
+from ta_steget_cli.sandbox.tool_config import sandbox_secrets
 from ta_steget_cli.superoffice import SuperOfficeClient
 from ta_steget_cli.workdays import purge_cutoff
 from tests.conftest import AS_OF, merge, sandbox_document

@@ -20,8 +20,6 @@ from ..config import (
     kommun_name,
     load_config,
     load_secrets,
-    sandbox_config,
-    sandbox_secrets,
 )
 from ..errors import UsageError
 from ..workdays import today_stockholm
@@ -57,6 +55,8 @@ class Runtime:
         secrets_file's once read, the sandbox's."""
         values = [os.environ[name] for name in SECRET_NAMES if os.environ.get(name)]
         if self.sandbox:
+            from ..sandbox.tool_config import sandbox_secrets
+
             values += sandbox_secrets().all_values()
         return values + self._file_secrets
 
@@ -68,6 +68,8 @@ class Runtime:
 
     def _load_config(self) -> Config:
         if self.sandbox:
+            from ..sandbox.tool_config import sandbox_config
+
             return sandbox_config()
         path = config_path(self.config_path)
         config = load_config(path)
@@ -84,7 +86,11 @@ class Runtime:
         return self.lang_option or self.config.lang
 
     def secrets(self) -> Secrets:
-        return sandbox_secrets() if self.sandbox else load_secrets(self.config)
+        if self.sandbox:
+            from ..sandbox.tool_config import sandbox_secrets
+
+            return sandbox_secrets()
+        return load_secrets(self.config)
 
     def client(self, today: date | None = None) -> SuperOfficeClient:
         """The SuperOffice client; with --sandbox, over an in-process sandbox tenant laid out

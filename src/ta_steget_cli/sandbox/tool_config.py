@@ -1,0 +1,72 @@
+"""The tool's config for the built-in sandbox tenant (`tasteget --sandbox`): the one module of
+the sandbox that knows the tool, so that `config` does not know the sandbox. Only the CLI's
+`--sandbox` wiring and tests import it; the sandbox's server code never does.
+"""
+
+from __future__ import annotations
+
+from ..config import (
+    Config,
+    FirstResponseSettings,
+    MoveStatusSettings,
+    NotifySettings,
+    PreferredContactSettings,
+    PurgeSettings,
+    ReportSettings,
+    Secrets,
+    SuperOfficeSettings,
+    default_data_dir,
+)
+from . import ids
+
+
+def sandbox_config(api_url: str = "http://sandbox.local/Cust00000/api") -> Config:
+    """The config that matches the built-in sandbox tenant's ids (used by --sandbox)."""
+    return Config(
+        path=None,
+        superoffice=SuperOfficeSettings(
+            api_url=api_url,
+            tenant=ids.CONTEXT_IDENTIFIER,
+            auth="ticket",
+            page_size=1000,
+            requests_per_second=100.0,
+        ),
+        kommuner=dict(ids.KOMMUN_INTERESTS),
+        move_status=MoveStatusSettings(
+            field=ids.MOVE_STATUS_FIELD,
+            values=dict(ids.MOVE_STATUS_VALUES),
+            moved_to_field=ids.MOVED_TO_FIELD,
+            moved_to_values=dict(ids.MOVED_TO_VALUES),
+            move_date_field=ids.MOVE_DATE_FIELD,
+        ),
+        preferred_contact=PreferredContactSettings(
+            field=ids.PREFERRED_CONTACT_FIELD, values=dict(ids.PREFERRED_CONTACT_VALUES)
+        ),
+        first_response=FirstResponseSettings(
+            ignore_registered_by=(ids.FORM_USER[0], ids.SYSTEM_USER[0])
+        ),
+        purge=PurgeSettings(
+            newsletter_interest=ids.NEWSLETTER_INTEREST,
+            data_dir=default_data_dir() / "sandbox",
+        ),
+        notify=NotifySettings(
+            smtp_host="127.0.0.1",
+            smtp_port=8025,
+            starttls=False,
+            sender="tasteget@sandbox.example",
+            recipients={
+                **{k: (f"flyttvagledare@{_slug(k)}.example",) for k in ids.KOMMUN_INTERESTS},
+                "region": ("inflytt@region.example",),
+            },
+        ),
+        report=ReportSettings(),
+    )
+
+
+def sandbox_secrets() -> Secrets:
+    return Secrets({"TASTEGET_TICKET": ids.TICKET, "TASTEGET_APP_TOKEN": ids.APP_TOKEN})
+
+
+def _slug(name: str) -> str:
+    table = str.maketrans({"å": "a", "ä": "a", "ö": "o", "Å": "a", "Ä": "a", "Ö": "o"})
+    return name.translate(table).lower()
