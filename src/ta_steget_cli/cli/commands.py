@@ -1,13 +1,15 @@
-"""Imports each command module so that it registers itself on the app (one module a command)."""
+"""Every command module, and the one function that puts their commands on the app."""
 
 from __future__ import annotations
 
-from . import (  # noqa: F401
-    doctor,
-    notify,
-    overdue,
-    purge,
-    report,
-    sandbox,
-    status,
-)
+import typer
+
+from . import doctor, notify, overdue, purge, report, sandbox, status
+
+MODULES = (doctor, notify, overdue, purge, report, sandbox, status)
+
+
+def register_commands(app: typer.Typer) -> None:
+    """Adds each module's commands to `app`, in this order (the order --help lists them)."""
+    for module in MODULES:
+        module.register(app)

@@ -6,11 +6,9 @@ import typer
 
 from .. import doctor
 from ..errors import TastegetError
-from .app import app
 from .runtime import Runtime
 
 
-@app.command("doctor")
 def doctor_command(ctx: typer.Context) -> None:
     """Check the config, the connection, the credentials and every configured id."""
     runtime: Runtime = ctx.obj
@@ -32,3 +30,7 @@ def doctor_command(ctx: typer.Context) -> None:
     code = doctor.exit_code(checks)
     if code:
         raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("doctor")(doctor_command)

@@ -20,7 +20,6 @@ from ..notify import (
 )
 from ..overdue import Scope, calendar_of, overdue_items, rule_of
 from ..register import Register
-from .app import app
 from .options import AsOfOption
 from .runtime import Runtime, as_of_or_today
 
@@ -84,7 +83,6 @@ def scope_for(only: str | None) -> Scope:
     return Scope(kommun=only)
 
 
-@app.command("notify")
 def notify_command(
     ctx: typer.Context,
     as_of: AsOfOption = None,
@@ -181,3 +179,7 @@ def notify_command(
                 places=", ".join(place(r.key, lang) for r in failed),
             )
         )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("notify")(notify_command)

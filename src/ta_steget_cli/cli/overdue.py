@@ -18,7 +18,6 @@ from ..output import (
 )
 from ..overdue import DUE_SOON, OVERDUE, Scope, calendar_of, overdue_items, rule_of
 from ..register import Register
-from .app import app
 from .options import AsOfOption, FormatOption, KommunOption, OutputOption
 from .runtime import Runtime, as_of_or_today
 
@@ -139,7 +138,6 @@ def title_of(scope: Scope, lang: str, as_of: str) -> str:
     return words["title"].format(scope=name, as_of=as_of)
 
 
-@app.command("overdue")
 def overdue_command(
     ctx: typer.Context,
     kommun: KommunOption = None,
@@ -187,3 +185,7 @@ def overdue_command(
         return
     render(items, DATA_COLUMNS, fmt=chosen, output=output, lang=lang)
     typer.echo(count, err=True)  # plain: a rich console would wrap it at 80 columns
+
+
+def register(app: typer.Typer) -> None:
+    app.command("overdue")(overdue_command)

@@ -30,7 +30,6 @@ from .. import journal as j
 from .. import purge as service
 from ..errors import PartialFailure, TastegetError, UsageError
 from ..output import Column, Format, as_record, choose_format, render
-from .app import app
 from .options import AsOfOption, FormatOption, OutputOption
 from .runtime import Runtime, as_of_or_today
 
@@ -81,7 +80,6 @@ def _flag(help_text: str, *names: str) -> Any:
     return typer.Option(*names, help=help_text)
 
 
-@app.command("purge")
 def purge_command(
     ctx: typer.Context,
     dry_run: Annotated[
@@ -369,3 +367,7 @@ def _envelope(err: Console, fmt: Format | None, envelope: dict[str, Any]) -> Non
 
 def _say(err: Console, text: str) -> None:
     err.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("purge")(purge_command)

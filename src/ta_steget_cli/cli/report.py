@@ -14,7 +14,6 @@ from .. import report as rp
 from ..files import write_atomically
 from ..output import Column, Format, as_record, render
 from ..register import Register
-from .app import app
 from .options import AsOfOption, OutputOption
 from .runtime import Runtime, as_of_or_today
 
@@ -87,7 +86,6 @@ REG_COLOUR = "#1f5f8b"
 MOVED_COLOUR = "#4c9a2a"
 
 
-@app.command("report")
 def report_command(
     ctx: typer.Context,
     quarter: Annotated[
@@ -300,3 +298,7 @@ def goal_bar(moved: int, goal: int) -> str:
         f'<rect x="1" y="1" width="{width}" height="20" fill="#eee" stroke="#999"/>'
         f'<rect x="1" y="1" width="{filled}" height="20" fill="{MOVED_COLOUR}"/></svg>'
     )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report_command)

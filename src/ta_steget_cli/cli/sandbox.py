@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from ..errors import UsageError
-from .app import app
 from .options import AsOfOption
 from .runtime import SANDBOX_PERSONS, SANDBOX_SEED, as_of_or_today
 
@@ -16,7 +15,6 @@ sandbox_app = typer.Typer(
     help="The built-in sandbox tenant: made-up people, for trying the tool and for training.",
     no_args_is_help=True,
 )
-app.add_typer(sandbox_app, name="sandbox")
 
 
 def sandbox_toml(api_url: str) -> str:
@@ -103,3 +101,7 @@ def serve(
         raise UsageError(f"--port {port}: cannot listen on 127.0.0.1 ({exc.strerror})") from None
     except KeyboardInterrupt:
         typer.echo("Sandbox stopped.", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(sandbox_app, name="sandbox")

@@ -15,7 +15,7 @@ from .. import status as st
 from ..errors import PartialFailure, TastegetError, UsageError
 from ..output import Column, Format, as_record, choose_format, render
 from ..register import Register
-from .app import TastegetGroup, app
+from .group import TastegetGroup
 from .options import AsOfOption, FormatOption, KommunOption, OutputOption
 from .runtime import Runtime, as_of_or_today, parse_day
 
@@ -25,7 +25,6 @@ status_app = typer.Typer(
     help="Move status of each municipality's contacts: list, set, import, review.",
     no_args_is_help=True,
 )
-app.add_typer(status_app, name="status")
 
 LIST_COLUMNS = (
     Column("person_id", "Id", "Id", "right"),
@@ -403,3 +402,7 @@ def prompt(console: Console, question: str) -> str | None:
         return console.input(f"{question}: ").strip()
     except EOFError:
         return None
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(status_app, name="status")
