@@ -17,8 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import platformdirs
+
 from . import KOMMUNER
 from .errors import ConfigError
+from .files import POSIX_PERMISSIONS
 
 AUTH_MODES = ("system_user", "ticket", "bearer", "basic")
 ENVIRONMENTS = ("sod", "qaonline", "online")
@@ -144,14 +147,32 @@ class Secrets:
 # ---------------------------------------------------------------- locations
 
 
+def _dirs() -> platformdirs.PlatformDirs:
+    """The platform's folders for the tool: XDG on Linux (XDG_CONFIG_HOME and friends are
+    honoured), %APPDATA%/%LOCALAPPDATA% on Windows, ~/Library on macOS."""
+    return platformdirs.PlatformDirs(APP_NAME, appauthor=False)
+
+
+def _kept(platform_dir: str, legacy: Path) -> Path:
+    """The platform folder, unless only the folder earlier versions used (~/.config,
+    ~/.local/share, written by hand) exists: a macOS user's config and purge backups stay found."""
+    new = Path(platform_dir)
+    if not new.exists() and legacy.is_dir():
+        return legacy
+    return new
+
+
 def default_config_dir() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / APP_NAME
+    return _kept(_dirs().user_config_dir, _legacy("XDG_CONFIG_HOME", ".config"))
 
 
 def default_data_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / APP_NAME
+    return _kept(_dirs().user_data_dir, _legacy("XDG_DATA_HOME", ".local", "share"))
+
+
+def _legacy(variable: str, *parts: str) -> Path:
+    base = os.environ.get(variable)
+    return Path(base) / APP_NAME if base else Path.home().joinpath(*parts, APP_NAME)
 
 
 def config_path(explicit: Path | None) -> Path:
@@ -504,7 +525,9 @@ def _read_secrets_file(path: Path) -> dict[str, str]:
         mode = path.stat().st_mode
     except OSError:
         raise ConfigError(f"{path}: secrets_file does not exist or cannot be read") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+    # Windows reports every file as 0666 (no modes; its access lists guard the profile), so the
+    # check is for POSIX systems only; files.py says where privacy comes from there.
+    if POSIX_PERMISSIONS and mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(
             f"{path}: secrets_file is readable by others (mode {stat.S_IMODE(mode):o}); "
             f"expected 600: run chmod 600 {path}"
@@ -527,6 +550,8 @@ def _read_secrets_file(path: Path) -> dict[str, str]:
 
 def group_or_world_readable(path: Path) -> bool:
     """True when others than the owner can read `path` (a warning for files holding secrets)."""
+    if not POSIX_PERMISSIONS:
+        return False  # no modes to judge by (Windows): see files.py
     try:
         return bool(path.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH))
     except OSError:

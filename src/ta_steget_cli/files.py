@@ -1,5 +1,11 @@
-"""Files the tool writes: whole or not at all, and owner-only when they hold personal data or
-secrets (plans, backups, journals, mails, the ticket cache)."""
+"""Files the tool writes: whole or not at all, UTF-8 whatever the locale, and owner-only when
+they hold personal data or secrets (plans, backups, journals, mails, the ticket cache).
+
+Owner-only means mode 0600 where files have POSIX modes (Linux, macOS). Windows has no such modes:
+`os.chmod` there only sets the read-only flag, so privacy comes from the folder instead; the
+tool's folders are under the user's own profile (%LOCALAPPDATA%), which Windows gives the user
+alone by its access lists. A file written elsewhere on Windows has that folder's access list.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,14 @@ from pathlib import Path
 from .errors import UsageError
 
 PRIVATE = 0o600
+# Whether file modes mean anything here (not on Windows; os.fchmod is missing there before 3.13).
+POSIX_PERMISSIONS = os.name == "posix" and hasattr(os, "fchmod")
+
+
+def make_private(path: Path) -> None:
+    """Owner read and write only, where the platform has modes (see the module's note)."""
+    if POSIX_PERMISSIONS:
+        os.chmod(path, PRIVATE)
 
 
 def write_atomically(
@@ -27,7 +41,7 @@ def write_atomically(
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         if private:
-            os.fchmod(fd, PRIVATE)
+            make_private(Path(tmp))  # mkstemp made it 0600 already; say so, not rely on it
         with os.fdopen(fd, "wb") as handle:
             handle.write(data.encode("utf-8") if isinstance(data, str) else data)
             if sync:

@@ -13,8 +13,6 @@ which is why every person is checked against the rule again before the delete an
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import hashlib
 import json
 import os
@@ -24,8 +22,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+import filelock
+
 from .errors import UsageError
-from .files import PRIVATE, write_atomically
+from .files import PRIVATE, make_private, write_atomically
 
 PLAN_FORMAT = "tasteget-purge-plan/1"
 
@@ -58,7 +58,7 @@ def write_private(path: Path, text: str) -> None:
 def open_append_private(path: Path) -> TextIO:
     """An append handle on `path`, created 0600 if new."""
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE)
-    os.fchmod(fd, PRIVATE)  # an older file with looser rights is tightened, not trusted
+    make_private(path)  # an older file with looser rights is tightened, not trusted
     return os.fdopen(fd, "a", encoding="utf-8")
 
 
@@ -208,23 +208,29 @@ def now_text() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def lock_path(journal: Path) -> Path:
+    return journal.with_name(journal.name + ".lock")
+
+
 class Journal:
     """Appends steps to the journal, each synced to disk before the next action."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._handle = open_append_private(path)
+        # One run per journal at a time: two runs of one plan could delete in parallel and lose
+        # each other's steps. An OS lock (flock, or LockFileEx on Windows) on a file beside the
+        # journal: it ends with the process, so a crash never leaves the plan locked.
+        self._lock = filelock.FileLock(str(lock_path(path)), timeout=0, mode=PRIVATE)
         try:
-            # One run per journal at a time: two runs of one plan could delete in parallel
-            # and lose each other's steps.
-            fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            self._handle.close()
-            if exc.errno in (errno.EAGAIN, errno.EACCES):
-                raise UsageError(
-                    f"{path}: another purge with this plan or journal is running; "
-                    "wait for it to end"
-                ) from None
+            self._lock.acquire()
+        except filelock.Timeout:
+            raise UsageError(
+                f"{path}: another purge with this plan or journal is running; wait for it to end"
+            ) from None
+        try:
+            self._handle = open_append_private(path)
+        except BaseException:
+            self._lock.release()
             raise
 
     def write(self, step: str, person_id: int | None = None, **extra: Any) -> None:
@@ -236,6 +242,7 @@ class Journal:
 
     def close(self) -> None:
         self._handle.close()
+        self._lock.release()
 
     def __enter__(self) -> Journal:
         return self

@@ -3,6 +3,8 @@ command module has a `register(app)`), so no command module imports the app."""
 
 from __future__ import annotations
 
+import codecs
+import io
 import logging
 import sys
 from pathlib import Path
@@ -87,8 +89,22 @@ def _log_handler(verbose: bool) -> logging.Handler:
 register_commands(app)
 
 
+def utf8_streams() -> None:
+    """Redirected output is UTF-8 whatever the locale: JSON and CSV piped or redirected on
+    Windows would otherwise be written in the ANSI code page (cp1252), which cannot hold many
+    names and which other tools then read wrongly. A console keeps its own encoding."""
+    for stream in (sys.stdout, sys.stderr):
+        if (
+            isinstance(stream, io.TextIOWrapper)
+            and not stream.isatty()
+            and codecs.lookup(stream.encoding).name != "utf-8"
+        ):
+            stream.reconfigure(encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point; errors in the global options get one line too."""
+    utf8_streams()
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="tasteget", standalone_mode=False)
