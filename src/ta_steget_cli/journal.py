@@ -220,13 +220,14 @@ class Journal:
         # One run per journal at a time: two runs of one plan could delete in parallel and lose
         # each other's steps. An OS lock (flock, or LockFileEx on Windows) on a file beside the
         # journal: it ends with the process, so a crash never leaves the plan locked.
-        self._lock = filelock.FileLock(str(lock_path(path)), timeout=0, mode=PRIVATE)
+        self._lock = filelock.FileLock(str(lock_path(path)), timeout=0)
         try:
             self._lock.acquire()
         except filelock.Timeout:
             raise UsageError(
                 f"{path}: another purge with this plan or journal is running; wait for it to end"
             ) from None
+        make_private(lock_path(path))  # empty, but every file in data_dir is owner-only
         try:
             self._handle = open_append_private(path)
         except BaseException:
