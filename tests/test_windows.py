@@ -53,7 +53,8 @@ def test_the_cli_imports_and_runs_without_posix_only_modules(tmp_path: Path) -> 
 
 def test_folders_are_the_windows_ones_there(tmp_path: Path) -> None:
     probe = (
-        "from ta_steget_cli.config import config_path, default_data_dir, sandbox_config;"
+        "from ta_steget_cli.config import config_path, default_data_dir;"
+        "from ta_steget_cli.sandbox.tool_config import sandbox_config;"
         "print(config_path(None)); print(default_data_dir());"
         "print(sandbox_config().purge.data_dir)"
     )
