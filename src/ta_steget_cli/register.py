@@ -8,7 +8,7 @@ membership (municipality, move status, preferred contact) is always read by filt
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from . import filters as f
 from .config import Config
 from .models import Activity, Person
+from .superoffice.values import parse_datetime
 from .workdays import local_date
 
 PERSON_COLUMNS = (
@@ -39,15 +40,21 @@ FILL = 0.9  # the share of a page an activity chunk aims at (see Register.activi
 
 
 class ArchiveSource(Protocol):
-    """What the register needs of the SuperOffice client (lets services be tested on fakes)."""
+    """What the register needs of the SuperOffice client: keyset-paged scans, id-chunked
+    lookups and the page size they use. Services are tested on in-memory sources through it."""
+
+    @property
+    def page_size(self) -> int:
+        """Rows per archive page (what an activity chunk is sized against)."""
+        ...
 
     def scan(
         self,
         provider: str,
         *,
-        select: Iterable[str],
+        select: Sequence[str],
         filter: str | None = None,
-        entities: Iterable[str] | None = None,
+        entities: Sequence[str] | None = None,
         key: str = "personId",
     ) -> Iterator[dict[str, Any]]: ...
 
@@ -56,9 +63,9 @@ class ArchiveSource(Protocol):
         provider: str,
         ids: Iterable[int],
         *,
-        select: Iterable[str],
+        select: Sequence[str],
         filter: str | None = None,
-        entities: Iterable[str] | None = None,
+        entities: Sequence[str] | None = None,
         id_column: str = "personId",
         chunk_size: int | None = None,
     ) -> Iterator[dict[str, Any]]: ...
@@ -66,8 +73,6 @@ class ArchiveSource(Protocol):
 
 def parse_utc(value: Any) -> datetime | None:
     """A SuperOffice datetime (UTC, no offset) as an aware datetime; unset dates are None."""
-    from .superoffice.values import parse_datetime
-
     if not isinstance(value, str):
         return None
     return parse_datetime(value)
@@ -268,7 +273,7 @@ class Register:
         kinds = tuple(kinds)
         if not ids or not kinds:
             return
-        page = self.source_page_size()
+        page = self.source.page_size
         query = f.all_of(f.before("registeredDate", self.as_of + timedelta(days=1)), *conditions)
         asked = rows_seen = start = 0
         while start < len(ids):
@@ -293,10 +298,6 @@ class Register:
                 activity = activity_from_row(row)
                 if self.known_by_as_of(activity.registered):
                     yield activity
-
-    def source_page_size(self) -> int:
-        settings = getattr(self.source, "settings", None)
-        return int(getattr(settings, "page_size", 0) or self.config.superoffice.page_size)
 
 
 # ---------------------------------------------------------------- one PersonEntity

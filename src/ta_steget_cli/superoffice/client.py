@@ -186,6 +186,11 @@ class SuperOfficeClient:
         return self._resolved_state(force=False).api
 
     @property
+    def page_size(self) -> int:
+        """Rows per archive page (`[superoffice] page_size`)."""
+        return self.settings.page_size
+
+    @property
     def tenant_id(self) -> str:
         """Ties plans to a tenant: the context identifier, else the configured api_url."""
         return self.settings.tenant or self.api_url
@@ -368,7 +373,7 @@ class SuperOfficeClient:
         # A lambda, not the bound method: the page fetch is looked up on each call.
         return Paginator(
             lambda provider, params, url=None: self._archive(provider, params, url),
-            self.settings.page_size,
+            self.page_size,
             lambda: self.api_url,
         )
 
