@@ -455,6 +455,25 @@ def _report(root: _Reader) -> ReportSettings:
     return ReportSettings(yearly_goal=rep.integer("yearly_goal", 400, 0))
 
 
+def _ui(root: _Reader) -> str:
+    """[ui] lang: the language of what people read (--lang overrides it)."""
+    legacy = root.raw("lang", "sv")  # the retired top-level key, until hostile's warning lands
+    return root.table_of("ui").choice("lang", legacy, LANGUAGES)
+
+
+def ui_language(explicit: Path | None) -> str | None:
+    """[ui] lang of the config file, read before anything is parsed so that even the help and
+    the errors of parsing are in that language; None when there is no readable value (the
+    full load reports what is wrong with the file)."""
+    try:
+        document = tomllib.loads(config_path(explicit).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    ui = document.get("ui")
+    lang = ui.get("lang") if isinstance(ui, dict) else document.get("lang")
+    return lang if isinstance(lang, str) else None
+
+
 def parse_config(document: Mapping[str, Any], path: Path | None = None) -> Config:
     """Validate a parsed TOML document into a Config."""
     root = _Reader(path, document, "")
@@ -468,7 +487,7 @@ def parse_config(document: Mapping[str, Any], path: Path | None = None) -> Confi
         purge=_purge(root),
         notify=_notify(root),
         report=_report(root),
-        lang=root.choice("lang", "sv", LANGUAGES),
+        lang=_ui(root),
         secrets_file=root.path_value("secrets_file", None),
     )
 

@@ -13,8 +13,9 @@ from typing import Annotated
 import typer
 
 from .. import __version__
+from ..i18n import _
 from .commands import register_commands
-from .group import ClickException, TastegetGroup, one_line
+from .group import ClickException, TastegetGroup, report_usage_error
 from .runtime import Runtime
 
 app = typer.Typer(
@@ -66,7 +67,9 @@ def root(
     ] = False,
 ) -> None:
     if lang is not None and lang not in ("sv", "en"):
-        raise typer.BadParameter(f"found {lang!r}, expected sv or en", param_hint="--lang")
+        raise typer.BadParameter(
+            _("found {value!r}, expected sv or en").format(value=lang), param_hint="--lang"
+        )
     handler = _log_handler(verbose)
     runtime = Runtime(
         config_path=config, sandbox=sandbox, verbose=verbose, lang_option=lang, log_handler=handler
@@ -109,9 +112,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = command.main(args=argv, prog_name="tasteget", standalone_mode=False)
     except ClickException as exc:
-        typer.echo(f"tasteget: {one_line(exc)}", err=True)
+        report_usage_error(exc)
         sys.exit(getattr(exc, "exit_code", 2))
     except typer.Abort:
-        typer.echo("tasteget: aborted", err=True)
+        typer.echo("tasteget: " + _("aborted"), err=True)
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)

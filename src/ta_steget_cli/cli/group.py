@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 import traceback
+from pathlib import Path
 from typing import Any
 
 import typer
 from typer.core import TyperGroup
 
+from ..config import ui_language
 from ..errors import TastegetError
+from ..i18n import DEFAULT_LANGUAGE, LANGUAGES, _, set_language
+from .localize import LocalizedContext, localize, see_help, usage_error_text
 from .runtime import Runtime
 from .streams import redacted_output
 
@@ -21,14 +25,66 @@ ClickException: type[Exception] = next(
 
 def one_line(exc: Exception) -> str:
     """A usage error as one line, naming the command and where to read more."""
-    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    message = usage_error_text(exc)
     ctx = getattr(exc, "ctx", None)
-    where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    where = " " + see_help(ctx.command_path) if ctx is not None else ""
     return " ".join(message.split()) + where
+
+
+def report_usage_error(exc: Exception) -> None:
+    # no_args_is_help has printed the help already; a line saying nothing would follow it.
+    if type(exc).__name__ != "NoArgsIsHelpError":
+        typer.echo(f"tasteget: {one_line(exc)}", err=True)
+
+
+_GLOBAL_WITH_VALUE = ("--config", "--lang")
+
+
+def _option_value(args: list[str], name: str) -> str | None:
+    """The value of the global option `name` in `args` (before the command), if given."""
+    tokens = iter(args)
+    for arg in tokens:
+        if arg in _GLOBAL_WITH_VALUE:
+            value = next(tokens, None)
+            if arg == name:
+                return value
+        elif arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+        elif not arg.startswith("-"):
+            return None  # the command's name: its own options are not global ones
+    return None
+
+
+def choose_language(args: list[str]) -> str:
+    """--lang, else the config's [ui] lang, else Swedish; chosen before anything is parsed so
+    that help, Click's own errors and every message of the run share one language."""
+    option = _option_value(args, "--lang")
+    if option in LANGUAGES:
+        return option
+    if option is None and "--sandbox" not in args:
+        config = _option_value(args, "--config")
+        found = ui_language(Path(config) if config else None)
+        if found in LANGUAGES:
+            return found
+    return DEFAULT_LANGUAGE
 
 
 class TastegetGroup(TyperGroup):
     """Turns every error raised below it into one stderr line and an exit code, in one place."""
+
+    context_class = LocalizedContext
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
+    ) -> Any:
+        if parent is None:  # the root: the run's language, before a word is printed
+            set_language(choose_language(list(args)))
+            localize(self)
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except ClickException as exc:  # a global option's error: one line too, not a panel
+            report_usage_error(exc)
+            raise typer.Exit(getattr(exc, "exit_code", 2)) from None
 
     def invoke(self, ctx: Any) -> Any:
         # Installed once, by the outermost group, before the runtime exists: the streams ask
@@ -49,18 +105,20 @@ class TastegetGroup(TyperGroup):
         except (typer.Exit, typer.Abort):
             raise
         except ClickException as exc:
-            typer.echo(f"tasteget: {one_line(exc)}", err=True)
+            report_usage_error(exc)
             raise typer.Exit(getattr(exc, "exit_code", 2)) from None
         except KeyboardInterrupt:
-            typer.echo("tasteget: interrupted", err=True)
+            typer.echo("tasteget: " + _("interrupted"), err=True)
             raise typer.Exit(130) from None
         except Exception as exc:
             runtime = ctx.find_object(Runtime)
             if runtime is not None and runtime.verbose:
                 traceback.print_exc()
             typer.echo(
-                f"tasteget: internal error: {type(exc).__name__}: {exc}"
-                " (run with --verbose for details)",
+                "tasteget: "
+                + _("internal error: {error} (run with --verbose for details)").format(
+                    error=f"{type(exc).__name__}: {exc}"
+                ),
                 err=True,
             )
             raise typer.Exit(1) from None

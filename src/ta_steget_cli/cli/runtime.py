@@ -22,6 +22,7 @@ from ..config import (
     load_secrets,
 )
 from ..errors import UsageError
+from ..i18n import language
 from ..workdays import today_stockholm
 
 if TYPE_CHECKING:
@@ -83,7 +84,8 @@ class Runtime:
 
     @property
     def lang(self) -> str:
-        return self.lang_option or self.config.lang
+        """The language chosen for this run, before parsing (see app.choose_language)."""
+        return language()
 
     def secrets(self) -> Secrets:
         if self.sandbox:
