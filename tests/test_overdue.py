@@ -20,7 +20,7 @@ import pytest
 
 from ta_steget_cli.models import Activity, Person
 from ta_steget_cli.overdue import Rule, first_responses, is_response
-from ta_steget_cli.sandbox import SandboxTenant
+from ta_steget_cli.sandbox import SandboxTenant, ids
 
 from .conftest import AS_OF
 
@@ -80,9 +80,7 @@ def build_county(tenant: SandboxTenant) -> County:
     late_answer = add("Dan", "Ek", registered=at("2026-03-02"), kommuner=["Krokom"])
     tenant.add_activity(late_answer, "document", date=at("2026-03-17"), registered_by=GUIDE)
     ignored = add("Eva", "Formsson", registered=at("2026-03-02"), kommuner=["Krokom"])
-    tenant.add_activity(
-        ignored, "document", date=at("2026-03-03"), registered_by=("FORM", "Formulär")
-    )
+    tenant.add_activity(ignored, "document", date=at("2026-03-03"), registered_by=ids.FORM_USER)
     tenant.add_activity(ignored, "mailing", date=at("2026-03-04"), registered_by=GUIDE)
     before = add("Frida", "Före", registered=at("2026-03-05", 14), kommuner=["Krokom"])
     tenant.add_activity(before, "appointment", date=at("2026-03-05", 9), registered_by=GUIDE)

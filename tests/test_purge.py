@@ -77,7 +77,7 @@ def scenario_tenant() -> tuple[Any, dict[str, int]]:
         p["act_registered_after"], "chat", date=OLD + day, registered=at(CUTOFF + 10 * day)
     )
     p["form_submission"] = add("Ines", "Formulär", registered=OLD)
-    form = ("FORM", "Formulär")
+    form = ids.FORM_USER
     tenant.add_activity(
         p["form_submission"], "formSubmission", date=at(AS_OF - 40 * day), registered_by=form
     )

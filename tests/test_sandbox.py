@@ -11,9 +11,12 @@ import httpx
 import pytest
 
 from ta_steget_cli.sandbox import IN_PROCESS_BASE_URL, SandboxServer, SandboxTenant, ids, transport
+from ta_steget_cli.sandbox.realism import Realism
 
 NOW = datetime(2025, 9, 15, 10, 0, tzinfo=UTC)
 AUTH = {"Authorization": f"SOTicket {ids.TICKET}", "SO-AppToken": ids.APP_TOKEN}
+# As the client asks: list texts in Swedish, not as multi-language strings.
+HEADERS = {**AUTH, "Accept-Language": "sv"}
 
 
 class Clock:
@@ -38,7 +41,7 @@ def clock() -> Clock:
 @pytest.fixture
 def tenant(clock: Clock) -> SandboxTenant:
     """A small exact scenario on an empty tenant."""
-    t = SandboxTenant(persons=0, today=NOW.date(), clock=clock)
+    t = SandboxTenant(persons=0, today=NOW.date(), clock=clock, realism=Realism.real())
     anna = t.add_person(
         "Anna",
         "Berg",
@@ -63,9 +66,7 @@ def tenant(clock: Clock) -> SandboxTenant:
         preferred="phone",
     )
     t.add_person("Zoë", "Back\\slash", registered=at("2019-01-10"))
-    t.add_activity(
-        anna, "document", date=at("2025-09-01", "23:31:00"), registered_by=("FORM", "Formulär")
-    )
+    t.add_activity(anna, "document", date=at("2025-09-01", "23:31:00"), registered_by=ids.FORM_USER)
     t.add_activity(anna, "appointment", date=at("2025-09-03"))
     return t
 
@@ -78,7 +79,7 @@ def server(tenant: SandboxTenant) -> Iterator[SandboxServer]:
 
 @pytest.fixture
 def api(server: SandboxServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.api_url, headers=AUTH, timeout=5) as client:
+    with httpx.Client(base_url=server.api_url, headers=HEADERS, timeout=5) as client:
         yield client
 
 
@@ -121,11 +122,11 @@ def test_person_rows_have_superoffice_slim_shape(api: httpx.Client) -> None:
     assert first["personRegisteredDate"] == "2025-09-01T23:30:00"
     assert first["personAssociateId"] == "Elin Nyberg"
     assert first["personUdef/SuperOffice:7"] == "Intresserad"
-    assert first["personUdef/SuperOffice:9"] == "0001-01-01T00:00:00"
+    assert first["personUdef/SuperOffice:9"] == "[DT:01/01/0001 00:00:00.0000000]"
     assert first["hasEmarketingConsent"] is True and first["withdrawnEmarketingConsent"] is False
     assert first["phone/formattedNumber"] == ""
     assert second["fullName"] == "Olle O'Brien"
-    assert second["personUdef/SuperOffice:9"] == "2025-08-27T00:00:00"
+    assert second["personUdef/SuperOffice:9"] == "[DT:08/27/2025 00:00:00.0000000]"
     assert second["hasEmarketingConsent"] is False and second["withdrawnEmarketingConsent"] is True
 
 
@@ -139,7 +140,10 @@ def test_activity_rows_show_names_but_give_ids_in_person_personid(api: httpx.Cli
     )
     assert [r["EntityName"] for r in found] == ["document", "appointment"]
     assert found[0]["personId"] == "Anna Berg" and found[0]["person/personId"] == first
-    assert found[0]["registeredBy"] == "FORM" and found[1]["registeredByFullName"] == "Anna Lind"
+    assert (
+        found[0]["registeredBy"] == ids.FORM_USER[0]
+        and found[1]["registeredByFullName"] == "Anna Lind"
+    )
     assert isinstance(found[0]["PrimaryKey"], str)
     only_appointments = rows(api, "PersonActivity", select="date", entities="appointment")
     assert [r["EntityName"] for r in only_appointments] == ["appointment"]
@@ -336,7 +340,8 @@ def test_delete_is_soft_and_undelete_brings_back_within_retention(
     assert api.get(f"/v1/Person/{anna}").json()["ErrorType"] == "SoNotFoundException"
     assert anna not in ids_of(api, "personId gt 0")
     assert rows(api, "PersonActivity", select="date", filter=f"personId oneOf ({anna})") == []
-    assert api.post("/v1/Agents/Person/Undelete", json={"Id": anna}).json() is True
+    undeleted = api.post("/v1/Agents/Person/Undelete", json={"Id": anna})
+    assert undeleted.status_code == 204 and undeleted.content == b""
     assert anna in ids_of(api, "personId gt 0")
     assert len(rows(api, "PersonActivity", select="date", filter=f"personId oneOf ({anna})")) == 2
     api.delete(f"/v1/Person/{olle}")
@@ -350,7 +355,8 @@ def test_consent_and_reference_lists(api: httpx.Client) -> None:
     assert api.get(f"/v1/Person/{olle}/Consent/EMARKETING").json() is False
     assert api.get(f"/v1/Person/{olle}/Consent/STORE").json() is True
     persint = api.get("/v1/MDOList/persint").json()
-    assert {i["Id"] for i in persint} >= set(ids.KOMMUN_INTERESTS.values()) | {110}
+    items = [child for heading in persint for child in heading["ChildItems"]]
+    assert {i["Id"] for i in items} >= set(ids.KOMMUN_INTERESTS.values()) | {110}
     layout = api.get("/v1/Person/UdefLayout/Published").json()
     assert [f["ProgId"] for f in layout] == [
         "SuperOffice:7",
@@ -371,7 +377,8 @@ def test_entity_holds_interests_consents_and_custom_fields(api: httpx.Client) ->
     keys = {(c["ConsentPurposeKey"], c["LegalBaseKey"]) for c in entity["Consents"]}
     assert keys == {("STORE", "CONSENT"), ("EMARKETING", "WITHDRAWN")}
     assert entity["CustomFields"]["SuperOffice:8"] == f"[I:{ids.MOVED_TO_VALUES['Åre']}]"
-    assert entity["CustomFields"]["SuperOffice:9"] == "[D:2025.08.27]"
+    assert entity["CustomFields"]["SuperOffice:9"] == "[DT:08/27/2025 00:00:00.0000000]"
+    assert entity["UserDefinedFields"]["SuperOffice:9"] == "[D:08/27/2025 00:00:00.0000000]"
     assert entity["CustomFields"]["SuperOffice:10:DisplayText"] == "Telefon"
     assert entity["FullName"] == "Olle O'Brien" and entity["CreatedDate"] == "2025-09-02T10:00:00"
 

@@ -32,7 +32,7 @@ def area_of(person: Person, area: str) -> bool:
 
 def answered(person: Person) -> bool:
     return any(
-        a.kind in RESPONSES and a.registered > person.registered and a.user[1] != "FORM"
+        a.kind in RESPONSES and a.registered > person.registered and a.user[1] != ids.FORM_USER[0]
         for a in person.activities
     )
 
@@ -147,5 +147,5 @@ def test_overdue_scenario_is_found_through_the_archive() -> None:
                 "$entities": "appointment,document,chat",
             },
         ).json()["value"]
-    responded = {r["person/personId"] for r in answers if r["registeredBy"] != "FORM"}
+    responded = {r["person/personId"] for r in answers if r["registeredBy"] != ids.FORM_USER[0]}
     assert len({r["personId"] for r in persons} - responded) >= 2

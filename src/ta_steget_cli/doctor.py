@@ -37,7 +37,16 @@ def _attempt(name: str, probe: Callable[[], str]) -> Check:
 
 
 def _live_ids(items: list[dict[str, Any]]) -> dict[int, str]:
-    return {int(i["Id"]): str(i.get("Name", "")) for i in items if not i.get("Deleted")}
+    """Live list items by id. A list with headings nests its items in the headings'
+    `ChildItems`; a heading is not an item itself."""
+    out: dict[int, str] = {}
+    for item in items:
+        children = item.get("ChildItems") or []
+        if children:
+            out.update(_live_ids(children))
+        elif not item.get("Deleted"):
+            out[int(item["Id"])] = str(item.get("Name", ""))
+    return out
 
 
 def connection_checks(source: DoctorSource) -> Iterator[Check]:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, unquote, urlencode
 
 from . import ids
 from .auth import basic_credentials, check_signed_token, jwks, make_jwt
@@ -27,13 +28,17 @@ from .entity import (
 )
 from .faults import Fault
 from .query import PROVIDERS, Query, QueryError, build_query
+from .realism import localized, request_language
 from .records import Person
 from .tenant import SandboxTenant
+from .variants import columns_for, fraction_ticks
 
 JSON_TYPE = "application/json; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
 API_PREFIX = f"/{ids.CONTEXT_IDENTIFIER}/api".lower()
 ARCHIVE_PARAMS = ("$select", "$filter", "$orderBy", "$top", "$skip", "$entities")
+# IIS refuses a query string longer than this (maxQueryString, 404.15) before NetServer sees it.
+MAX_QUERY_STRING = 2048
 UNAVAILABLE_HTML = (
     b"<!DOCTYPE html><html><head><title>Service Unavailable</title></head>"
     b"<body><h1>SuperOffice is down for maintenance</h1></body></html>"
@@ -224,6 +229,7 @@ def _dispatch(tenant: SandboxTenant, request: Request, parts: list[str], source:
     method = request.method
     if len(key) == 3 and key[:2] == ["v1", "archive"] and method in ("GET", "POST"):
         return _archive(tenant, request, parts[2])
+    language = request_language(request.headers)
     if key == ["v1", "person", "udeflayout", "published"] and method == "GET":
         return json_response(200, udef_layout())
     if len(key) == 3 and key[:2] == ["v1", "person"] and method in ("GET", "PATCH", "DELETE"):
@@ -233,9 +239,9 @@ def _dispatch(tenant: SandboxTenant, request: Request, parts: list[str], source:
     if key == ["v1", "agents", "person", "undelete"] and method == "POST":
         return _undelete(tenant, request, source)
     if key == ["v1", "mdolist", "persint"] and method == "GET":
-        return json_response(200, mdo_persint())
+        return json_response(200, mdo_persint(tenant.realism, language))
     if len(key) == 4 and key[:2] == ["v1", "list"] and key[3] == "items" and method == "GET":
-        items = list_items(int(parts[2])) if parts[2].isdigit() else None
+        items = list_items(int(parts[2]), tenant.realism, language) if parts[2].isdigit() else None
         if items is None:
             return error(400, "ArgumentException", f"Unknown list '{parts[2]}'", source)
         return json_response(200, items)
@@ -250,27 +256,77 @@ def _archive(tenant: SandboxTenant, request: Request, name: str) -> Response:
     source = f"/api/v1/Archive/{name}"
     if provider is None:
         return error(400, "ArgumentException", f"Unknown archive provider '{name}'", source)
+    if len(request.query) > MAX_QUERY_STRING:
+        return Response(404, b"", {"Content-Type": HTML_TYPE})
+    if request.method == "POST" and not tenant.realism.archive_post:
+        # Older NetServers have no POST on the archive endpoint.
+        return Response(404, b"", {"Content-Type": HTML_TYPE})
     params = dict(parse_qsl(request.query, keep_blank_values=True))
     if request.method == "POST":
         params.update(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
     unknown = [k for k in params if k not in ARCHIVE_PARAMS]
     if unknown:
         return error(400, "ArgumentException", f"Unknown parameter '{unknown[0]}'", source)
-    query = build_query(provider, params)
-    rows = tenant.run(query)
-    value = slim_rows(rows, query, "person" if provider == "Person" else None)
+    columns = columns_for(provider, tenant.realism)
+    query = build_query(provider, params, tenant.realism, columns)
+    cap = tenant.realism.max_top
+    capped = cap is not None and (query.top is None or query.top > cap)
+    rows = tenant.run(replace(query, top=cap + 1) if capped and cap is not None else query)
+    next_link = None
+    if capped and cap is not None and len(rows) > cap:
+        rows = rows[:cap]
+        next_link = _next_link(request, name, params, query, cap)
+    language = request_language(request.headers)
+
+    def text(value: str) -> str:
+        return localized(value, language, tenant.realism)
+
+    value = slim_rows(rows, query, "person" if provider == "Person" else None, text)
     metadata = f"{request.base_url}/{ids.CONTEXT_IDENTIFIER}/api/v1/Archive/$metadata"
-    return json_response(200, {"odata.metadata": metadata, "odata.nextLink": None, "value": value})
+    return json_response(
+        200, {"odata.metadata": metadata, "odata.nextLink": next_link, "value": value}
+    )
 
 
-def slim_rows(rows: list[Any], query: Query, entity: str | None) -> list[dict[str, Any]]:
+def _next_link(request: Request, name: str, params: dict[str, str], query: Query, cap: int) -> str:
+    """OData server-driven paging: the same question from the next row on, for what is left of
+    the client's $top."""
+    following = {**params, "$skip": str(query.skip + cap)}
+    if query.top is not None:
+        following["$top"] = str(query.top - cap)
+    else:
+        following.pop("$top", None)
+    path = f"/{ids.CONTEXT_IDENTIFIER}/api/v1/Archive/{name}"
+    return f"{request.base_url}{path}?{urlencode(following)}"
+
+
+# Columns whose Slim value is a list item's text (multi-language when an administrator entered
+# it so); the activity type is one too.
+_LIST_TEXT_TYPES = ("list",)
+
+
+def slim_rows(
+    rows: list[Any],
+    query: Query,
+    entity: str | None,
+    text: Callable[[str], str] | None = None,
+) -> list[dict[str, Any]]:
     """Slim rows: PrimaryKey (a string), EntityName and the selected columns' display values."""
     names = [c.name for c in query.select]
     shows = [c.show for c in query.select if c.show is not None]
+    translated = [
+        text is not None and (c.type in _LIST_TEXT_TYPES or c.name == "type") for c in query.select
+    ]
     out = []
     for row in rows:
         slim = {"PrimaryKey": str(row.id), "EntityName": entity or row.kind}
-        slim.update(zip(names, [show(row) for show in shows], strict=True))
+        values = [show(row) for show in shows]
+        if text is not None:
+            values = [
+                text(v) if t and isinstance(v, str) else v
+                for v, t in zip(values, translated, strict=True)
+            ]
+        slim.update(zip(names, values, strict=True))
         out.append(slim)
     return out
 
@@ -288,9 +344,10 @@ def _person(tenant: SandboxTenant, request: Request, text: str, source: str) -> 
     found = _find(tenant, text, source)
     if isinstance(found, Response):
         return found
+    language = request_language(request.headers)
     if request.method == "GET":
-        return json_response(200, person_entity(found))
-    stale = _changed_since(found, request.headers.get("if-unmodified-since"), source)
+        return json_response(200, person_entity(found, tenant.realism, language))
+    stale = _changed_since(tenant, found, request.headers.get("if-unmodified-since"), source)
     if stale is not None:
         return stale
     if request.method == "DELETE":
@@ -300,12 +357,14 @@ def _person(tenant: SandboxTenant, request: Request, text: str, source: str) -> 
         operations = json.loads(request.body or b"null")
     except ValueError:
         return error(400, "ArgumentException", "The body is not JSON", source)
-    if apply_patch(found, operations):
+    if apply_patch(found, operations, tenant.realism):
         tenant.touch(found)
-    return json_response(200, person_entity(found))
+    return json_response(200, person_entity(found, tenant.realism, language))
 
 
-def _changed_since(person: Person, header: str | None, source: str) -> Response | None:
+def _changed_since(
+    tenant: SandboxTenant, person: Person, header: str | None, source: str
+) -> Response | None:
     if header is None:
         return None
     try:
@@ -316,7 +375,11 @@ def _changed_since(person: Person, header: str | None, source: str) -> Response 
         return error(400, "ArgumentException", f"Bad If-Unmodified-Since '{header}'", source)
     if since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
-    if person.updated > int(since.timestamp()):
+    # With fractions kept, the record's exact time is compared with the header's whole second.
+    exact = person.updated * 10_000_000
+    if tenant.realism.update_precision == "fraction":
+        exact += fraction_ticks(person)
+    if exact > int(since.timestamp()) * 10_000_000:
         message = f"Person id {person.id} was changed after {header}"
         return error(412, "SoConcurrencyException", message, source)
     return None
@@ -344,4 +407,4 @@ def _undelete(tenant: SandboxTenant, request: Request, source: str) -> Response:
     if not tenant.undelete(person_id):
         message = f"Person id {person_id} is not in the recycle bin"
         return error(404, "SoNotFoundException", message, source)
-    return json_response(200, True)
+    return Response(204)  # the contract: Undelete answers 204 with no body

@@ -7,6 +7,8 @@ from datetime import date
 from typing import Any
 
 from . import ids
+from .encoded import decode_date, encode_datetime, encode_udf_date, fraction_text
+from .realism import Realism, localized
 from .records import FORM, NEVER, SYSTEM, USERS, Person, iso
 
 PERSINT: dict[int, str] = {
@@ -68,11 +70,14 @@ def _element(value: str | None, description: str) -> list[dict[str, Any]]:
     return [{"Value": value, "StrippedValue": stripped, "Description": description}]
 
 
-def interests(person: Person) -> list[dict[str, Any]]:
+def interests(
+    person: Person, realism: Realism | None = None, language: str | None = None
+) -> list[dict[str, Any]]:
+    realism = realism or Realism.friendly()
     return [
         {
             "Id": item,
-            "Name": name,
+            "Name": localized(name, language, realism),
             "ToolTip": "",
             "Deleted": False,
             "Rank": rank,
@@ -85,7 +90,7 @@ def interests(person: Person) -> list[dict[str, Any]]:
             "ExtraInfo": "",
             "StyleHint": "",
             "Hidden": False,
-            "FullName": name,
+            "FullName": localized(name, language, realism),
         }
         for rank, (item, name) in enumerate(PERSINT.items(), 1)
     ]
@@ -121,23 +126,66 @@ def consents(person: Person) -> list[dict[str, Any]]:
     return out
 
 
-def custom_fields(person: Person) -> dict[str, str]:
-    values = {
+def _list_values(person: Person) -> dict[str, int | None]:
+    return {
         ids.MOVE_STATUS_FIELD: person.status,
         ids.MOVED_TO_FIELD: person.moved_to,
         ids.PREFERRED_CONTACT_FIELD: person.preferred,
     }
+
+
+def custom_fields(
+    person: Person, realism: Realism | None = None, language: str | None = None
+) -> dict[str, str]:
+    """CustomFields as a real PersonEntity has them: the value, `:org` (the value as read) and,
+    for lists, `:DisplayText` and `:DisplayTooltip` (docs/api/custom-objects/index.md in
+    SuperOfficeDocs/superoffice-docs shows these keys)."""
+    realism = realism or Realism.friendly()
     out: dict[str, str] = {}
-    for prog_id, item in values.items():
+    for prog_id, item in _list_values(person).items():
         names = LIST_ITEMS[UDEFS[prog_id][2]]
         out[prog_id] = f"[I:{item or 0}]"
-        out[f"{prog_id}:DisplayText"] = names.get(item or 0, "")
         out[f"{prog_id}:org"] = f"[I:{item or 0}]"
-    out[ids.MOVE_DATE_FIELD] = f"[D:{person.move_date:%Y.%m.%d}]" if person.move_date else ""
+        out[f"{prog_id}:DisplayText"] = localized(names.get(item or 0, ""), language, realism)
+        if realism.encoded_dates:
+            out[f"{prog_id}:DisplayTooltip"] = ""
+    if realism.encoded_dates:
+        out[ids.MOVE_DATE_FIELD] = encode_datetime(person.move_date)
+        out[f"{ids.MOVE_DATE_FIELD}:org"] = out[ids.MOVE_DATE_FIELD]
+    else:
+        out[ids.MOVE_DATE_FIELD] = f"[D:{person.move_date:%Y.%m.%d}]" if person.move_date else ""
     return out
 
 
-def person_entity(person: Person) -> dict[str, Any]:
+def user_defined_fields(
+    person: Person, realism: Realism | None = None, language: str | None = None
+) -> dict[str, str]:
+    """UserDefinedFields: the UDEFs alone, dates with the D marker."""
+    realism = realism or Realism.friendly()
+    if not realism.encoded_dates:
+        return {}
+    out: dict[str, str] = {}
+    for prog_id, item in _list_values(person).items():
+        names = LIST_ITEMS[UDEFS[prog_id][2]]
+        out[prog_id] = f"[I:{item or 0}]"
+        out[f"{prog_id}:DisplayText"] = localized(names.get(item or 0, ""), language, realism)
+        out[f"{prog_id}:DisplayTooltip"] = ""
+    out[ids.MOVE_DATE_FIELD] = encode_udf_date(person.move_date)
+    return out
+
+
+def updated_text(person: Person, realism: Realism | None) -> str:
+    text = iso(person.updated)
+    if realism is not None and realism.update_precision == "fraction":
+        from .variants import fraction_ticks
+
+        text += fraction_text(fraction_ticks(person))
+    return text
+
+
+def person_entity(
+    person: Person, realism: Realism | None = None, language: str | None = None
+) -> dict[str, Any]:
     created_by = FORM[0] if person.form else SYSTEM[0]
     return {
         "PersonId": person.id,
@@ -146,7 +194,7 @@ def person_entity(person: Person) -> dict[str, Any]:
         "Lastname": person.last,
         "Mrmrs": "",
         "Title": "",
-        "UpdatedDate": iso(person.updated),
+        "UpdatedDate": updated_text(person, realism),
         "CreatedDate": iso(person.registered),
         "BirthDate": NEVER,
         "CreatedBy": associate(created_by),
@@ -162,7 +210,7 @@ def person_entity(person: Person) -> dict[str, Any]:
         "UpdatedBy": associate(SYSTEM[0]),
         "Contact": None,
         "Country": None,
-        "Interests": interests(person),
+        "Interests": interests(person, realism, language),
         "PersonNumber": "",
         "FullName": person.full_name,
         "NoMailing": person.no_mail,
@@ -196,31 +244,61 @@ def person_entity(person: Person) -> dict[str, Any]:
         "ActiveStatusMonitorId": 0,
         "CreatedByFormId": person.form or 0,
         "LeadstatusId": 0,
-        "UserDefinedFields": {},
+        "UserDefinedFields": user_defined_fields(person, realism, language),
         "ExtraFields": {},
-        "CustomFields": custom_fields(person),
+        "CustomFields": custom_fields(person, realism, language),
         "FieldProperties": {},
     }
 
 
-def mdo_persint() -> list[dict[str, Any]]:
-    return [
-        {
-            "Id": item,
-            "Name": name,
-            "ToolTip": "",
-            "Deleted": False,
-            "Rank": rank,
-            "Type": "",
-            "ChildItems": [],
-            "IconHint": "",
-            "ColorBlock": 0,
-            "ExtraInfo": "",
-            "StyleHint": "",
-            "FullName": name,
-        }
-        for rank, (item, name) in enumerate(PERSINT.items(), 1)
-    ]
+def _mdo_item(
+    item: int, name: str, rank: int, children: list[dict[str, Any]], full_name: str
+) -> dict[str, Any]:
+    return {
+        "Id": item,
+        "Name": name,
+        "ToolTip": "",
+        "Deleted": False,
+        "Rank": rank,
+        "Type": "",
+        "ChildItems": children,
+        "IconHint": "",
+        "ColorBlock": 0,
+        "ExtraInfo": "",
+        "StyleHint": "",
+        "FullName": full_name,
+    }
+
+
+# Headings of the interest list; heading items are not interests and carry ids of their own
+# (negative here, so that a client that takes them for interests finds ids no person has).
+INTEREST_HEADINGS: dict[int, tuple[str, tuple[int, ...]]] = {
+    -1: ("Kommuner", tuple(ids.KOMMUN_INTERESTS.values())),
+    -2: ("Utskick och övrigt", ()),  # every other interest
+}
+
+
+def mdo_persint(
+    realism: Realism | None = None, language: str | None = None
+) -> list[dict[str, Any]]:
+    """`MDOList/persint`: flat, or (as a real tenant with headings) items under headings."""
+    realism = realism or Realism.friendly()
+    texts = {item: localized(name, language, realism) for item, name in PERSINT.items()}
+    if not realism.interest_headings:
+        return [
+            _mdo_item(item, texts[item], rank, [], texts[item])
+            for rank, item in enumerate(PERSINT, 1)
+        ]
+    placed = {i for _, members in INTEREST_HEADINGS.values() for i in members}
+    out = []
+    for rank, (heading_id, (heading, members)) in enumerate(INTEREST_HEADINGS.items(), 1):
+        chosen = members or tuple(i for i in PERSINT if i not in placed)
+        children = [
+            _mdo_item(item, texts[item], n, [], f"{heading}/{texts[item]}")
+            for n, item in enumerate(chosen, 1)
+        ]
+        out.append(_mdo_item(heading_id, heading, rank, children, heading))
+    return out
 
 
 def udef_layout() -> list[dict[str, Any]]:
@@ -267,14 +345,17 @@ def udef_layout() -> list[dict[str, Any]]:
     return out
 
 
-def list_items(list_id: int) -> list[dict[str, Any]] | None:
+def list_items(
+    list_id: int, realism: Realism | None = None, language: str | None = None
+) -> list[dict[str, Any]] | None:
+    realism = realism or Realism.friendly()
     items = LIST_ITEMS.get(list_id)
     if items is None:
         return None
     return [
         {
             "Id": item,
-            "Name": name,
+            "Name": localized(name, language, realism),
             "Deleted": False,
             "Tooltip": "",
             "Rank": rank,
@@ -300,11 +381,11 @@ def current_principal() -> dict[str, Any]:
 # ---------------------------------------------------------------- JSON Patch
 
 
-def apply_patch(person: Person, operations: Any) -> bool:
+def apply_patch(person: Person, operations: Any, realism: Realism | None = None) -> bool:
     """Apply a JSON Patch to a person, all or nothing; True if anything was written."""
     if not isinstance(operations, list):
         raise PatchError("The body must be a JSON Patch: a list of operations")
-    entity = person_entity(person)
+    entity = person_entity(person, realism)
     changes: dict[str, Any] = {}
     for number, operation in enumerate(operations):
         op, path, value = _operation(operation, number)
@@ -353,14 +434,15 @@ def _checked(path: str, value: Any, current: Any) -> Any:
 
 
 def _custom_value(key: str, text: Any) -> str:
-    if key.endswith((":org", ":DisplayText")):
+    if key.endswith((":org", ":DisplayText", ":DisplayTooltip")):
         raise PatchError(f"CustomFields key '{key}' is read-only; send only the ProgId")
     if key not in UDEFS:
         raise PatchError(f"Unknown custom field '{key}' (published: {', '.join(UDEFS)})")
     _, field_type, list_id = UDEFS[key]
     if not isinstance(text, str):
         raise PatchError(
-            f"CustomFields '{key}' must be a string like '[I:123]' or '[D:2025.08.27]'"
+            f"CustomFields '{key}' must be a string like '[I:123]' or "
+            "'[DT:08/27/2025 00:00:00.0000000]'"
         )
     if field_type == "List":
         match = re.fullmatch(r"\[I:(\d+)\]", text)
@@ -369,16 +451,13 @@ def _custom_value(key: str, text: Any) -> str:
         if not match or int(match.group(1)) not in LIST_ITEMS[list_id]:
             raise PatchError(f"'{text}' is not an item of the list of '{key}'")
         return text
-    if text in ("", "[D:]"):
-        return ""
-    match = re.fullmatch(r"\[D:(\d{4})\.(\d\d)\.(\d\d)\]", text)
-    try:
-        if match:
-            date(*map(int, match.groups()))
-            return text
-    except ValueError:
-        pass
-    raise PatchError(f"'{text}' is not a date like '[D:2025.08.27]' for '{key}'")
+    # NetServer takes a date in any of the encoded layouts, or not encoded at all.
+    day = decode_date(text)
+    if day == "bad":
+        raise PatchError(
+            f"'{text}' is not a date like '[DT:08/27/2025 00:00:00.0000000]' for '{key}'"
+        )
+    return encode_datetime(day) if isinstance(day, date) else ""
 
 
 def _write(person: Person, path: str, value: Any) -> None:
@@ -400,7 +479,5 @@ def _item(text: str) -> int | None:
 
 
 def _day(text: str) -> date | None:
-    if not text:
-        return None
-    year, month, day = text[3:-1].split(".")
-    return date(int(year), int(month), int(day))
+    day = decode_date(text)
+    return day if isinstance(day, date) else None

@@ -55,7 +55,9 @@ PREFERRED_CONTACT_NAMES: dict[int, str] = {401: "Telefon", 402: "E-post"}
 
 # Users who register activities. FORM and MAIL are not move guides: their activities are
 # never a first response (FORM via ignore_registered_by, MAIL because mailings do not count).
-FORM_USER = ("FORM", "Formulär")
+# Forms and integrations register as a system login like `sysCust25708` (recorded answers of a
+# real tenant; superoffice-contract.md, PersonActivity `registeredBy`), not as a readable name.
+FORM_USER = ("sysCust00000", "Formulär")
 MAILING_USER = ("MAIL", "Utskick")
 SYSTEM_USER = ("SYS", "Systemanvändare")
 

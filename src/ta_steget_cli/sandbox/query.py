@@ -16,6 +16,7 @@ from operator import attrgetter
 from typing import Any
 
 from . import ids
+from .realism import Realism
 from .records import NEVER, USERS, Activity, Person, day_number, iso
 
 DAY = 86_400
@@ -159,10 +160,11 @@ def _own_id(kind: str) -> Callable[[Activity], int]:
 
 def _activity_columns() -> dict[str, Column]:
     person_id = attrgetter("person.id")
-    full_name = attrgetter("person.full_name")
     associate = lambda a: a.user[0]  # noqa: E731
     columns = [
-        Column("personId", "list", person_id, full_name),
+        # A restriction on personId matches the row's guest (its own person, or a participant
+        # invited to it); the Slim value is the guest's name.
+        Column("personId", "list", attrgetter("guest.id"), attrgetter("guest.full_name")),
         Column("person/personId", "int", person_id, person_id),
         Column("date", "datetime", attrgetter("date"), _iso("date")),
         Column("registeredDate", "datetime", attrgetter("registered"), _iso("registered")),
@@ -186,6 +188,8 @@ PROVIDERS: dict[str, dict[str, Column]] = {
     "Person": PERSON_COLUMNS,
     "PersonActivity": ACTIVITY_COLUMNS,
 }
+
+
 DEFAULT_SELECT = {
     "Person": ("personId", "fullName"),
     "PersonActivity": ("person/personId", "date", "type"),
@@ -394,21 +398,34 @@ def parse(text: str, columns: dict[str, Column]) -> Node | None:
 # ---------------------------------------------------------------- compile
 
 
-def compile_node(node: Node) -> Predicate:
+def compile_node(node: Node, realism: Realism | None = None) -> Predicate:
     if isinstance(node, Junction):
-        parts = [compile_node(p) for p in node.parts]
+        if node.kind == "and" and realism is not None and realism.interest_restrictions == "or":
+            node = _interests_ored(node)
+        parts = [compile_node(p, realism) for p in node.parts]
         if node.kind == "and":
             return reduce(lambda a, b: lambda r: a(r) and b(r), parts)
         return reduce(lambda a, b: lambda r: a(r) or b(r), parts)
-    return _comparison(node)
+    return _comparison(node, realism)
 
 
-def _comparison(node: Comparison) -> Predicate:
+def _interests_ored(node: Junction) -> Junction:
+    """The undocumented other reading: restrictions on one multi-list column are ORed."""
+    same = [p for p in node.parts if isinstance(p, Comparison) and p.column.type == "multilist"]
+    if len(same) < 2:
+        return node
+    rest = tuple(p for p in node.parts if p not in same)
+    return Junction("and", (*rest, Junction("or", tuple(same))))
+
+
+def _comparison(node: Comparison, realism: Realism | None = None) -> Predicate:
     raw, value, op, kind = node.column.raw, node.value, node.operator, node.column.type
     if kind == "multilist":
         if op == "oneOf":
             return lambda r: not value.isdisjoint(raw(r))
         if op == "notOneOf":
+            if realism is not None and not realism.not_one_of_includes_empty:
+                return lambda r: bool(raw(r)) and value.isdisjoint(raw(r))
             return lambda r: value.isdisjoint(raw(r))
         return lambda r: value in raw(r)
     if op in ("in", "oneOf"):
@@ -492,8 +509,14 @@ def key_hints(provider: str, node: Node | None) -> tuple[int | None, frozenset[i
     return after, only
 
 
-def build_query(provider: str, params: dict[str, str]) -> Query:
-    columns = PROVIDERS[provider]
+def build_query(
+    provider: str,
+    params: dict[str, str],
+    realism: Realism | None = None,
+    columns: dict[str, Column] | None = None,
+) -> Query:
+    """`columns`: the provider's columns as this tenant answers them (variants.columns_for)."""
+    columns = columns or PROVIDERS[provider]
     select = tuple(_select_column(columns, n) for n in _names(params.get("$select", "")))
     if not select:
         select = tuple(columns[n] for n in DEFAULT_SELECT[provider])
@@ -506,7 +529,7 @@ def build_query(provider: str, params: dict[str, str]) -> Query:
         provider=provider,
         columns=columns,
         select=select,
-        predicate=compile_node(node) if node is not None else None,
+        predicate=compile_node(node, realism) if node is not None else None,
         order=() if natural else order,
         top=_count(params, "$top"),
         skip=_count(params, "$skip") or 0,

@@ -95,8 +95,28 @@ class Activity:
         self.user = user
         self.completed = completed
 
+    @property
+    def guest(self) -> Person:
+        """The person a `personId` restriction matches this row by: its own person here, an
+        invited participant on an `Invitation`."""
+        return self.person
+
     def __repr__(self) -> str:
         return f"Activity({self.id}, {self.kind}, person={self.person.id}, date={iso(self.date)})"
+
+
+class Invitation:
+    """A follow-up seen from a participant invited to it: the row is the owner's activity (its
+    `person/personId` is the owner), found by a restriction on the participant's id."""
+
+    __slots__ = ("activity", "guest")
+
+    def __init__(self, activity: Activity, guest: Person) -> None:
+        self.activity = activity
+        self.guest = guest
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.activity, name)
 
 
 def iso(seconds: int | None) -> str:

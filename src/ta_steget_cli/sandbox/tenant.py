@@ -16,7 +16,17 @@ from .auth import KeyPair, fresh_ticket, keys_for
 from .faults import Faults
 from .generate import SCENARIO_MIN_PERSONS, STOCKHOLM, Generator
 from .query import Query
-from .records import ACTIVITY_KINDS, GUIDES, USERS, Activity, Person, User, to_seconds
+from .realism import Realism
+from .records import (
+    ACTIVITY_KINDS,
+    GUIDES,
+    USERS,
+    Activity,
+    Invitation,
+    Person,
+    User,
+    to_seconds,
+)
 
 Clock = Callable[[], datetime]
 
@@ -40,8 +50,13 @@ class SandboxTenant:
         today: date | None = None,
         latency: float = 0.0,
         clock: Clock | None = None,
+        realism: Realism | None = None,
     ) -> None:
         self.seed = seed
+        # How it answers where SuperOffice is strange or undocumented (see realism.py).
+        self.realism = realism or Realism()
+        # Follow-ups a person is invited to, by the invited person's id.
+        self.invitations: dict[int, list[Activity]] = {}
         self.clock: Clock = clock or real_clock
         self.today = today or self.clock().astimezone(STOCKHOLM).date()
         self.latency = latency
@@ -80,6 +95,16 @@ class SandboxTenant:
             for activity in person.activities:
                 activity.id = self._next_activity_id
                 self._next_activity_id += 1
+        self._invite_some()
+
+    def _invite_some(self) -> None:
+        """Every seventh follow-up has another person invited to it (the next one registered),
+        so that a tenant answering rows of invited participants shows some."""
+        for number, person in enumerate(self._persons[:-1]):
+            guest = self._persons[number + 1]
+            for activity in person.activities:
+                if activity.kind == "appointment" and activity.id % 7 == 0:
+                    self.invitations.setdefault(guest.id, []).append(activity)
 
     def _insert(self, person: Person, person_id: int) -> None:
         person.id = person_id
@@ -143,8 +168,10 @@ class SandboxTenant:
         registered: datetime | None = None,
         registered_by: tuple[str, str] = ("ANLA", "Anna Lind"),
         completed: bool = True,
+        invited: Iterable[int] = (),
     ) -> int:
-        """Add an activity to a person; `registered` defaults to `date`. Returns its id."""
+        """Add an activity to a person; `registered` defaults to `date`; `invited` are ids of
+        other persons invited to it. Returns its id."""
         if kind not in ACTIVITY_KINDS:
             raise ValueError(f"kind must be one of {', '.join(ACTIVITY_KINDS)}, not {kind!r}")
         person = self._by_id[person_id]
@@ -155,6 +182,8 @@ class SandboxTenant:
             activity.id = self._next_activity_id
             self._next_activity_id += 1
             person.activities.append(activity)
+            for guest in invited:
+                self.invitations.setdefault(guest, []).append(activity)
         return activity.id
 
     def _associate(self, login: str) -> int:
@@ -224,14 +253,24 @@ class SandboxTenant:
             return live if keep is None else filter(keep, live)
         kinds = query.entities
         everything = len(kinds) == len(ACTIVITY_KINDS)
-        rows = (
+        rows: Iterator[Any] = (
             a
             for p in persons
             if p.deleted_at is None
-            for a in p.activities
+            for a in self._activities_of(p)
             if everything or a.kind in kinds
         )
         return rows if keep is None else filter(keep, rows)
+
+    def _activities_of(self, person: Person) -> Iterable[Any]:
+        if not self.realism.invited_participants or person.id not in self.invitations:
+            return person.activities
+        invited = [
+            Invitation(a, person)
+            for a in self.invitations[person.id]
+            if a.person.deleted_at is None
+        ]
+        return [*person.activities, *invited]
 
     def _scope(self, query: Query) -> Iterable[Person]:
         """The persons a query can touch: all, from a key on, or a given few."""
