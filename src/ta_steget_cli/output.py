@@ -1,7 +1,9 @@
-"""Renders every listing as a table, JSON or CSV, to stdout or a file.
+"""Renders every listing as a table, JSON, CSV or an Excel workbook, to stdout or a file.
 
 JSON is one array of objects and nothing else on stdout; notes and warnings go to stderr.
-CSV cells that a spreadsheet would run as a formula are made inert.
+CSV is the machine format (comma, UTF-8, the spec's English keys); people who want a spreadsheet
+get .xlsx: headings in their language, dates as date cells, numbers as numbers. CSV cells that a
+spreadsheet would run as a formula are made inert, and no .xlsx cell is ever a formula.
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import asdict, dataclass, fields, is_dataclass
 from datetime import date, datetime
 from enum import Enum, StrEnum
 from pathlib import Path
@@ -21,13 +24,20 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .errors import UsageError
 from .files import write_atomically
+from .workdays import STOCKHOLM
 
 
 class Format(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
+    xlsx = "xlsx"
+
+
+# The format an --output file's name implies; only these suffixes imply one.
+SUFFIX_FORMATS = {".json": "json", ".csv": "csv", ".xlsx": "xlsx", ".html": "html", ".htm": "html"}
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,7 @@ class Column:
     sv: str
     en: str
     justify: str = "left"
+    number_format: str | None = None  # an Excel number format, e.g. "0%" for a share
 
     def heading(self, lang: str) -> str:
         return self.en if lang == "en" else self.sv
@@ -90,12 +101,32 @@ def cell_text(value: Any) -> str:
 
 def choose_format(fmt: Format | None, output: Path | None) -> Format:
     """The explicit format; else from the output file's suffix; else table on a terminal."""
+    allowed = tuple(f.value for f in Format)
+    return Format(format_for(fmt.value if fmt else None, output, allowed))
+
+
+def format_for(fmt: str | None, output: Path | None, allowed: Sequence[str]) -> str:
+    """`fmt`, which must agree with the --output suffix; else the suffix's format; else table
+    (to a file with another suffix, or a terminal) or json (piped). A suffix this command cannot
+    write, or one that contradicts --format, is a usage error rather than a surprise file."""
+    implied = SUFFIX_FORMATS.get(output.suffix.lower()) if output is not None else None
     if fmt is not None:
+        if implied is not None and implied != fmt:
+            raise UsageError(
+                f"--format {fmt} does not match --output {output}, which names a {implied} file; "
+                "give one of them, or make them agree"
+            )
         return fmt
+    if implied is not None:
+        if implied not in allowed:
+            raise UsageError(
+                f"--output {output}: this command cannot write {implied}; "
+                f"expected a file ending in {', '.join('.' + a for a in allowed if a != 'table')}"
+            )
+        return implied
     if output is not None:
-        suffix = output.suffix.lower().lstrip(".")
-        return Format(suffix) if suffix in ("json", "csv") else Format.table
-    return Format.table if sys.stdout.isatty() else Format.json
+        return "table"
+    return "table" if sys.stdout.isatty() else "json"
 
 
 def to_json(records: Sequence[Mapping[str, Any]]) -> str:
@@ -153,8 +184,12 @@ def render(
     console: Console | None = None,
 ) -> None:
     """Render a listing in the chosen format, to `output` or stdout."""
-    records = [as_record(item) for item in items]
     chosen = choose_format(fmt, output)
+    if chosen is Format.xlsx:
+        records = [raw_record(item) for item in items]
+        write_binary(to_xlsx(records, columns, lang=lang, title=title), output)
+        return
+    records = [as_record(item) for item in items]
     if chosen is Format.json:
         text = to_json(records)
     elif chosen is Format.csv:
@@ -174,3 +209,114 @@ def render(
         sys.stdout.flush()
     else:
         write_atomically(output, text)
+
+
+def write_binary(data: bytes, output: Path | None) -> None:
+    """A workbook to its file, or to a redirected stdout (never onto a terminal)."""
+    if output is not None:
+        write_atomically(output, data)
+        return
+    if sys.stdout.isatty():
+        raise UsageError("--format xlsx writes a workbook: give --output FILE.xlsx")
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+# ---------------------------------------------------------------- Excel
+
+
+def raw_record(item: Any) -> dict[str, Any]:
+    """Like as_record, but dates stay dates: the workbook types its cells from them."""
+    if is_dataclass(item) and not isinstance(item, type):
+        return {f.name: getattr(item, f.name) for f in fields(item)}
+    if isinstance(item, Mapping):
+        return dict(item)
+    raise TypeError(f"cannot render {type(item).__name__}")
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+
+
+def sheet_value(value: Any) -> Any:
+    """A cell value: numbers stay numbers, days become date cells (also a YYYY-MM-DD text that
+    a command turned into text), times Stockholm wall-clock time (Excel has no time zones)."""
+    if isinstance(value, Enum):
+        value = value.value
+    if isinstance(value, datetime):
+        return value.astimezone(STOCKHOLM).replace(tzinfo=None) if value.tzinfo else value
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, tuple | list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, Mapping):
+        return json.dumps(plain(value), ensure_ascii=False)
+    return value
+
+
+def to_xlsx(
+    records: Sequence[Mapping[str, Any]],
+    columns: Sequence[Column],
+    *,
+    lang: str,
+    title: str | None = None,
+) -> bytes:
+    """One sheet: a bold, frozen heading row with an autofilter, typed cells, fitted widths,
+    and the person's name linked to their card when the record carries a `link`."""
+    from openpyxl import Workbook  # imported here: only a workbook needs it, and it is slow
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "tasteget"
+    if title:
+        book.properties.title = title
+    widths = [len(c.heading(lang)) for c in columns]
+    for i, col in enumerate(columns, 1):
+        sheet.cell(row=1, column=i, value=col.heading(lang)).font = Font(bold=True)
+    for r, record in enumerate(records, 2):
+        for i, col in enumerate(columns, 1):
+            value = sheet_value(record.get(col.key))
+            cell = sheet.cell(row=r, column=i)
+            if isinstance(value, str):
+                cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
+                cell.data_type = "s"  # text, even "=..." from the register: never a formula
+            else:
+                cell.value = value
+            if isinstance(value, datetime):
+                cell.number_format = DATETIME_FORMAT
+            elif isinstance(value, date):
+                cell.number_format = DATE_FORMAT
+            elif col.number_format and isinstance(value, int | float):
+                cell.number_format = col.number_format
+            link = record.get("link")
+            if col.key == "name" and isinstance(link, str) and link:
+                cell.hyperlink = link
+                cell.style = "Hyperlink"
+            widths[i - 1] = max(widths[i - 1], _shown_width(value))
+    for i, width in enumerate(widths, 1):
+        sheet.column_dimensions[get_column_letter(i)].width = min(width + 2, 60)
+    sheet.freeze_panes = "A2"
+    last = get_column_letter(max(len(columns), 1))
+    sheet.auto_filter.ref = f"A1:{last}{max(len(records) + 1, 1)}"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _shown_width(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, datetime):
+        return 16
+    if isinstance(value, date):
+        return 10
+    return max((len(line) for line in str(value).splitlines()), default=0)

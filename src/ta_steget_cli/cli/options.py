@@ -14,14 +14,21 @@ FormatOption = Annotated[
     typer.Option(
         "--format",
         "-f",
-        help="table, json or csv (default: table on a terminal, else json).",
+        help="table, json, csv or xlsx (default: from the --output file's suffix, else table "
+        "on a terminal, else json). csv is the machine format (comma, UTF-8, English keys); "
+        "xlsx is for Excel.",
         case_sensitive=False,
         show_default=False,
     ),
 ]
 OutputOption = Annotated[
     Path | None,
-    typer.Option("--output", "-o", help="Write the list to this file.", show_default=False),
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write the list to this file; .xlsx, .csv or .json chooses the format.",
+        show_default=False,
+    ),
 ]
 AsOfOption = Annotated[
     str | None,

@@ -14,6 +14,7 @@ from ..output import (
     Format,
     as_record,
     choose_format,
+    raw_record,
     render,
 )
 from ..overdue import DUE_SOON, OVERDUE, Scope, calendar_of, overdue_items, rule_of
@@ -113,6 +114,15 @@ def table_record(item: OverdueItem, lang: str) -> dict[str, Any]:
     return record
 
 
+def sheet_record(item: OverdueItem, lang: str) -> dict[str, Any]:
+    """A workbook row: typed values from the item, words where the item has keys."""
+    words = WORDS[lang]
+    record = raw_record(item)
+    record["status"] = words[item.status]
+    record["preferred_contact"] = words.get(item.preferred_contact or "", "")
+    return record
+
+
 def contact_lines(item: OverdueItem) -> list[str]:
     """Phone and e-mail, the preferred one first."""
     lines = [item.phone, item.email]
@@ -183,7 +193,9 @@ def overdue_command(
             row_style=row_style,
         )
         return
-    render(items, DATA_COLUMNS, fmt=chosen, output=output, lang=lang)
+    # A workbook is read by people: their words for status and contact way, the spec's columns.
+    rows = [sheet_record(i, lang) for i in items] if chosen is Format.xlsx else items
+    render(rows, DATA_COLUMNS, fmt=chosen, output=output, lang=lang)
     typer.echo(count, err=True)  # plain: a rich console would wrap it at 80 columns
 
 

@@ -12,7 +12,7 @@ import typer
 
 from .. import report as rp
 from ..files import write_atomically
-from ..output import Column, Format, as_record, render
+from ..output import Column, Format, as_record, format_for, render
 from ..register import Register
 from .options import AsOfOption, OutputOption
 from .runtime import Runtime, as_of_or_today
@@ -22,6 +22,7 @@ class ReportFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
+    xlsx = "xlsx"
     html = "html"
 
 
@@ -31,13 +32,13 @@ COLUMNS = (
     Column("registrations", "Nya registreringar", "New registrations", "right"),
     Column("assessed", "Svarstid passerad", "Due date passed", "right"),
     Column("answered_within_limit", "Svar i tid", "Answered in time", "right"),
-    Column("share_within_limit", "Andel i tid", "Share in time", "right"),
+    Column("share_within_limit", "Andel i tid", "Share in time", "right", "0%"),
     Column("median_working_days", "Median arbetsdagar", "Median working days", "right"),
     Column("unanswered", "Obesvarade", "Unanswered", "right"),
     Column("households_moved", "Flyttade hushåll", "Households moved", "right"),
     Column("moved_this_year", "Flyttade i år", "Moved this year", "right"),
     Column("yearly_goal", "Årsmål", "Yearly goal", "right"),
-    Column("share_of_goal", "Andel av målet", "Share of goal", "right"),
+    Column("share_of_goal", "Andel av målet", "Share of goal", "right", "0%"),
 )
 WORDS: Mapping[str, Mapping[str, str]] = {
     "sv": {
@@ -101,8 +102,9 @@ def report_command(
         typer.Option(
             "--format",
             "-f",
-            help="table, json, csv or html (default: table on a terminal, else json; "
-            "or from the --output suffix).",
+            help="table, json, csv, xlsx or html (default: from the --output file's suffix, "
+            "else table on a terminal, else json). csv is the machine format (comma, UTF-8, "
+            "English keys); xlsx is for Excel; html is one file to attach.",
             case_sensitive=False,
             show_default=False,
         ),
@@ -150,13 +152,8 @@ def goal_line(report: rp.Report, lang: str) -> str | None:
 
 
 def report_format(fmt: ReportFormat | None, output: Path | None) -> ReportFormat:
-    if fmt is not None:
-        return fmt
-    if output is not None and output.suffix.lower() in (".html", ".htm"):
-        return ReportFormat.html
-    from ..output import choose_format
-
-    return ReportFormat(choose_format(None, output).value)
+    allowed = tuple(f.value for f in ReportFormat)
+    return ReportFormat(format_for(fmt.value if fmt else None, output, allowed))
 
 
 def area_name(kommun: str, lang: str) -> str:
@@ -164,9 +161,12 @@ def area_name(kommun: str, lang: str) -> str:
 
 
 def record_of(row: rp.ReportRow, report: rp.Report, lang: str, fmt: ReportFormat) -> dict[str, Any]:
-    """JSON and CSV keep keys and plain numbers; the table shows names and percentages."""
+    """JSON and CSV keep keys and plain numbers; the table shows names and percentages; a
+    workbook has names and numbers (its cells show shares as percentages)."""
     record = {"period": report.period.label, **as_record(row)}
-    if fmt is ReportFormat.table:
+    if fmt is ReportFormat.xlsx:
+        record["kommun"] = area_name(row.kommun, lang)
+    elif fmt is ReportFormat.table:
         record["kommun"] = area_name(row.kommun, lang)
         for key in ("share_within_limit", "share_of_goal"):
             record[key] = percent(record[key])

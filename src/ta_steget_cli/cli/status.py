@@ -13,7 +13,7 @@ from rich.markup import escape
 
 from .. import status as st
 from ..errors import PartialFailure, TastegetError, UsageError
-from ..output import Column, Format, as_record, choose_format, render
+from ..output import Column, Format, as_record, choose_format, raw_record, render
 from ..register import Register
 from .group import TastegetGroup
 from .options import AsOfOption, FormatOption, KommunOption, OutputOption
@@ -153,6 +153,12 @@ def list_record(item: st.StatusItem, lang: str) -> dict[str, Any]:
     return record
 
 
+def sheet_record(item: st.StatusItem, lang: str) -> dict[str, Any]:
+    record = raw_record(item)
+    record["status"] = status_word(item.status, lang)
+    return record
+
+
 # ---------------------------------------------------------------- list
 
 
@@ -194,7 +200,9 @@ def list_command(
             footer=count,
         )
         return
-    render(items, LIST_COLUMNS, fmt=chosen, output=output, lang=lang)
+    # A workbook is read by people: the status in their words, dates as dates.
+    rows = [sheet_record(i, lang) for i in items] if chosen is Format.xlsx else items
+    render(rows, LIST_COLUMNS, fmt=chosen, output=output, lang=lang)
     runtime.err.print(count, markup=False, highlight=False)
 
 
