@@ -122,16 +122,19 @@ def test_register_text_is_never_a_formula_and_links_are_links(tmp_path: Path) ->
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (("-f", "csv", "-o", "x.xlsx"), "does not match"),
-        (("-f", "xlsx", "-o", "x.json"), "does not match"),
-        (("-o", "x.html"), "cannot write html"),
+        (("-f", "csv", "-o", "x.xlsx"), "stämmer inte med --output x.xlsx"),
+        (("-f", "xlsx", "-o", "x.json"), "stämmer inte med --output x.json"),
+        (("-o", "x.html"), "kan inte skriva html"),
+        (("-f", "csv", "-o", "x.xlsx", "EN"), "does not match --output x.xlsx"),
     ],
 )
 def test_output_suffix_and_format_must_agree(
     cli: Any, tmp_path: Path, args: tuple[str, ...], expected: str, monkeypatch: Any
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    result = cli("--sandbox", "overdue", "--as-of", AS_OF.isoformat(), *args)
+    lang = ("--lang", "en") if args[-1] == "EN" else ()
+    args = tuple(a for a in args if a != "EN")
+    result = cli(*lang, "--sandbox", "overdue", "--as-of", AS_OF.isoformat(), *args)
     assert result.exit_code == 2
     assert expected in result.stderr and result.stderr.count("\n") == 1
     assert list(tmp_path.iterdir()) == []  # nothing written
@@ -146,6 +149,8 @@ def test_suffix_chooses_the_format(cli: Any, tmp_path: Path) -> None:
 
 
 def test_help_says_csv_is_the_machine_format(cli: Any) -> None:
-    result = cli("overdue", "--help", env={"COLUMNS": "200"})
-    text = " ".join(result.stdout.split())
-    assert "machine format" in text and "xlsx" in text
+    swedish = cli("overdue", "--help", env={"COLUMNS": "200"})
+    assert "csv är formatet för program" in " ".join(swedish.stdout.split())
+    english = cli("--lang", "en", "overdue", "--help", env={"COLUMNS": "200"})
+    text = " ".join(english.stdout.split())
+    assert "csv is the machine format" in text and "xlsx" in text

@@ -26,6 +26,7 @@ from rich.table import Table
 
 from .errors import UsageError
 from .files import write_atomically
+from .i18n import _
 from .workdays import STOCKHOLM
 
 
@@ -113,15 +114,20 @@ def format_for(fmt: str | None, output: Path | None, allowed: Sequence[str]) -> 
     if fmt is not None:
         if implied is not None and implied != fmt:
             raise UsageError(
-                f"--format {fmt} does not match --output {output}, which names a {implied} file; "
-                "give one of them, or make them agree"
+                _(
+                    "--format {fmt} does not match --output {output}, which names a {implied} "
+                    "file; give one of them, or make them agree"
+                ).format(fmt=fmt, output=output, implied=implied)
             )
         return fmt
     if implied is not None:
         if implied not in allowed:
+            endings = ", ".join("." + a for a in allowed if a != "table")
             raise UsageError(
-                f"--output {output}: this command cannot write {implied}; "
-                f"expected a file ending in {', '.join('.' + a for a in allowed if a != 'table')}"
+                _(
+                    "--output {output}: this command cannot write {implied}; "
+                    "expected a file ending in {endings}"
+                ).format(output=output, implied=implied, endings=endings)
             )
         return implied
     if output is not None:
@@ -217,7 +223,7 @@ def write_binary(data: bytes, output: Path | None) -> None:
         write_atomically(output, data)
         return
     if sys.stdout.isatty():
-        raise UsageError("--format xlsx writes a workbook: give --output FILE.xlsx")
+        raise UsageError(_("--format xlsx writes a workbook: give --output FILE.xlsx"))
     sys.stdout.flush()
     sys.stdout.buffer.write(data)
     sys.stdout.buffer.flush()
