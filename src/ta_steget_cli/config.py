@@ -243,7 +243,7 @@ class _Reader:
 
     def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
         value = self.raw(key, default)
-        if value not in choices:
+        if not isinstance(value, str) or value not in choices:
             raise self.fail(key, value, "one of " + ", ".join(choices))
         return value
 

@@ -422,9 +422,9 @@ def purge_one(
         raise
     except ApiError as exc:
         return _record(journal, Outcome(pid, j.FAILED, f"read failed: {_short(exc)}"))
-    reason = why_keep(entity, settings, plan, planned)
-    if reason:
-        return _record(journal, Outcome(pid, j.SKIPPED, reason))
+    keep = why_keep(entity, settings, plan, planned)
+    if keep:
+        return _record(journal, Outcome(pid, j.SKIPPED, keep))
     backup.write(pid, entity)  # synced before the intent, and the intent before the delete
     journal.write(j.INTENT, pid)
     try:

@@ -328,8 +328,8 @@ def entity_has_interest(entity: Mapping[str, Any], interest_id: int) -> bool:
     for interest in entity.get("Interests") or ():
         if isinstance(interest, Mapping) and interest.get("Selected"):
             try:
-                if int(interest.get("Id")) == interest_id:
+                if int(interest["Id"]) == interest_id:
                     return True
-            except (TypeError, ValueError):
+            except (KeyError, TypeError, ValueError):
                 continue
     return False

@@ -248,7 +248,7 @@ def set_status(
         return SetResult(pid, "unchanged", None, change.status)
     if dry_run:
         return SetResult(pid, "would_set", None, change.status, tuple(diff))
-    operations = [
+    operations: list[dict[str, Any]] = [
         # The value exactly as read: SuperOffice compares it with what it holds now.
         {"op": "test", "path": "UpdatedDate", "value": entity.get("UpdatedDate")},
         {"op": "replace", "path": "CustomFields", "value": diff},

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo
 
-import holidays
+from holidays.countries.sweden import Sweden
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
@@ -44,7 +44,7 @@ def _holiday_ordinals(year: int) -> frozenset[int]:
     Without include_sundays=False the package lists every Sunday as a holiday; weekends are
     excluded by weekday anyway, so we keep the set small.
     """
-    table = holidays.Sweden(years=year, categories=("public", "de_facto"), include_sundays=False)
+    table = Sweden(years=year, categories=("public", "de_facto"), include_sundays=False)
     return frozenset(day.toordinal() for day in table)
 
 

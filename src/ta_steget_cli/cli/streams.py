@@ -37,8 +37,8 @@ def redacted_output(stdout: Redact, stderr: Redact) -> Iterator[None]:
         yield
         return
     saved = sys.stdout, sys.stderr
-    sys.stdout = RedactedStream(saved[0], stdout)  # type: ignore[assignment]
-    sys.stderr = RedactedStream(saved[1], stderr)  # type: ignore[assignment]
+    sys.stdout = RedactedStream(saved[0], stdout)
+    sys.stderr = RedactedStream(saved[1], stderr)
     try:
         yield
     finally:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import socketserver
 import sys
 import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -68,7 +69,7 @@ def _handler_class(tenant: SandboxTenant) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             split = urlsplit(self.path)
-            bound_host, bound_port = self.server.server_address[:2]
+            bound_host, bound_port = _bound(self.server)
             host = self.headers.get("Host") or f"{bound_host}:{bound_port}"
             response = handle(
                 tenant,
@@ -121,7 +122,7 @@ class SandboxServer:
     def __init__(self, tenant: SandboxTenant, host: str = "127.0.0.1", port: int = 0) -> None:
         self.tenant = tenant
         self.httpd = _Server((host, port), _handler_class(tenant))
-        bound_host, bound_port = self.httpd.server_address[:2]
+        bound_host, bound_port = _bound(self.httpd)
         self.base_url = f"http://{bound_host}:{bound_port}"
         self.api_url = api_url(self.base_url)
         self._thread: threading.Thread | None = None
@@ -166,3 +167,9 @@ def serve_forever(
         pass
     finally:
         server.httpd.server_close()
+
+
+def _bound(server: socketserver.BaseServer) -> tuple[str, int]:
+    """The host and port a TCP server is bound to (typeshed allows any socket address)."""
+    host, port = cast(tuple[str, int], server.server_address)[:2]
+    return str(host), int(port)

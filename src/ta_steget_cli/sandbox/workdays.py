@@ -9,13 +9,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 from functools import cache
 
-import holidays
+from holidays.countries.sweden import Sweden
 
 
 @cache
 def closed_days(year: int) -> frozenset[date]:
     """Public holidays plus the de facto ones (midsommarafton, julafton, nyårsafton)."""
-    days = set(holidays.Sweden(years=year, include_sundays=False))
+    days = set(Sweden(years=year, include_sundays=False))
     midsummer_day = next(d for d in days if d.month == 6 and 20 <= d.day <= 26)
     days.add(midsummer_day - timedelta(days=1))
     days.add(date(year, 12, 24))
