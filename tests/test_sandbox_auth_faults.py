@@ -22,6 +22,8 @@ from ta_steget_cli.sandbox import (
 )
 
 # The real clock: PyJWT checks `exp` against real time, so a fixed past clock would expire tokens.
+# Tokens are signed at the moment they are sent (NOW is only for registration dates): a slow
+# suite run reaches these tests more than the sandbox's 10 minutes of clock slack after import.
 NOW = datetime.now(UTC)
 AUTH = {"Authorization": f"SOTicket {ids.TICKET}", "SO-AppToken": ids.APP_TOKEN}
 PRINCIPAL = "/v1/User/currentPrincipal"
@@ -43,7 +45,9 @@ def server(tenant: SandboxTenant) -> Iterator[SandboxServer]:
 
 def authenticate(server: SandboxServer, tenant: SandboxTenant, **overrides: str) -> httpx.Response:
     body = {
-        "SignedSystemToken": sign_system_token(tenant.app_private_key_pem, ids.SYSTEM_TOKEN, NOW),
+        "SignedSystemToken": sign_system_token(
+            tenant.app_private_key_pem, ids.SYSTEM_TOKEN, datetime.now(UTC)
+        ),
         "ApplicationToken": ids.APP_TOKEN,
         "ContextIdentifier": ids.CONTEXT_IDENTIFIER,
         "ReturnTokenType": "JWT",
@@ -135,16 +139,16 @@ def test_authenticate_refuses_old_or_foreign_signatures(
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     old = sign_system_token(
-        tenant.app_private_key_pem, ids.SYSTEM_TOKEN, NOW - timedelta(minutes=11)
+        tenant.app_private_key_pem, ids.SYSTEM_TOKEN, datetime.now(UTC) - timedelta(minutes=11)
     )
     assert authenticate(server, tenant, SignedSystemToken=old).json()["IsSuccessful"] is False
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    foreign = sign_system_token(other, ids.SYSTEM_TOKEN, NOW)
+    foreign = sign_system_token(other, ids.SYSTEM_TOKEN, datetime.now(UTC))
     answer = authenticate(server, tenant, SignedSystemToken=foreign).json()
     assert answer["IsSuccessful"] is False and "signature" in answer["ErrorMessage"]
-    unknown = sign_system_token(tenant.app_private_key_pem, "Another-Token", NOW)
+    unknown = sign_system_token(tenant.app_private_key_pem, "Another-Token", datetime.now(UTC))
     assert authenticate(server, tenant, SignedSystemToken=unknown).json()["IsSuccessful"] is False
 
 
