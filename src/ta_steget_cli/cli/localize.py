@@ -50,14 +50,14 @@ SUBCOMMAND_METAVAR = N_("COMMAND [ARGS]...")
 _ORIGINAL = "_tasteget_english"
 
 
-class LocalizedFormatter(typer.Context.formatter_class):  # type: ignore[misc,name-defined,valid-type]
+class LocalizedFormatter(typer.Context.formatter_class):  # type: ignore[misc,valid-type]
     """Click's help formatter with the usage line's prefix in the user's language."""
 
     def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
         super().write_usage(prog, args, _(USAGE_PREFIX) if prefix is None else prefix)
 
 
-class LocalizedContext(typer.Context):  # type: ignore[misc]
+class LocalizedContext(typer.Context):
     """A context whose help option and usage line speak the user's language."""
 
     formatter_class = LocalizedFormatter
