@@ -111,6 +111,17 @@ def sandbox_document(api_url: str, data_dir: Path) -> dict[str, Any]:
     }
 
 
+@pytest.fixture(autouse=True)
+def english_messages() -> Iterator[None]:
+    """Services and the config are tested in English, the message ids; the CLI chooses each
+    run's language itself (Swedish unless --lang en), so CLI tests see what people see."""
+    from ta_steget_cli import i18n
+
+    i18n.set_language("en")
+    yield
+    i18n.set_language(i18n.DEFAULT_LANGUAGE)
+
+
 @dataclass
 class SandboxEnv:
     """A sandbox tenant served over real HTTP, a config file pointing at it, and a CLI runner."""

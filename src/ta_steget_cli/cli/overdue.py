@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import UsageError
+from ..i18n import _, ngettext
 from ..models import OverdueItem
 from ..output import (
     Column,
@@ -19,6 +20,7 @@ from ..output import (
 )
 from ..overdue import DUE_SOON, OVERDUE, Scope, calendar_of, overdue_items, rule_of
 from ..register import Register
+from ..terms import region_name
 from .options import AsOfOption, FormatOption, KommunOption, OutputOption
 from .runtime import Runtime, as_of_or_today
 
@@ -50,34 +52,13 @@ TABLE_COLUMNS = (
     Column("person_id", "Id", "Id", "right"),
 )
 
-WORDS: Mapping[str, Mapping[str, str]] = {
-    "sv": {
-        OVERDUE: "försenad",
-        DUE_SOON: "snart",
-        "phone": "telefon",
-        "email": "e-post",
-        "count": "{n} {persons}: {overdue} försenade, {soon} snart",
-        "count_overdue": "{n} {persons} försenade",
-        "person": "person",
-        "persons": "personer",
-        "region": "Regionen (ingen kommun vald)",
-        "all": "Alla kommuner och regionen",
-        "title": "Väntar på första kontakt – {scope}, {as_of}",
-    },
-    "en": {
-        OVERDUE: "overdue",
-        DUE_SOON: "due soon",
-        "phone": "phone",
-        "email": "e-mail",
-        "count": "{n} {persons}: {overdue} overdue, {soon} due soon",
-        "count_overdue": "{n} {persons} overdue",
-        "person": "person",
-        "persons": "people",
-        "region": "The region (no municipality chosen)",
-        "all": "All municipalities and the region",
-        "title": "Waiting for a first contact – {scope}, {as_of}",
-    },
-}
+
+def status_word(status: str) -> str:
+    return {OVERDUE: _("overdue"), DUE_SOON: _("due soon")}[status]
+
+
+def contact_word(way: str | None) -> str:
+    return {"phone": _("phone"), "email": _("e-mail")}.get(way or "", "")
 
 
 def scope_of(runtime: Runtime, kommun: str | None, region: bool, everyone: bool) -> Scope:
@@ -87,39 +68,43 @@ def scope_of(runtime: Runtime, kommun: str | None, region: bool, everyone: bool)
         name for name, on in (("--kommun", kommun), ("--region", region), ("--all", everyone)) if on
     ]
     if len(chosen) > 1:
-        raise UsageError(f"{' and '.join(chosen)}: choose one of --kommun NAME, --region, --all")
+        raise UsageError(
+            _("{options}: choose one of --kommun NAME, --region, --all").format(
+                options=_(" and ").join(chosen)
+            )
+        )
     if kommun is not None:
         return Scope(kommun=runtime.kommun(kommun))
     return Scope(region=region)
 
 
-def count_line(items: Sequence[OverdueItem], lang: str) -> str:
-    words = WORDS[lang]
+def count_line(items: Sequence[OverdueItem]) -> str:
     n = len(items)
     soon = sum(1 for i in items if i.status == DUE_SOON)
-    persons = words["person"] if n == 1 else words["persons"]
     if not soon:
-        return words["count_overdue"].format(n=n, persons=persons)
-    return words["count"].format(n=n, persons=persons, overdue=n - soon, soon=soon)
+        return ngettext("{n} person overdue", "{n} people overdue", n).format(n=n)
+    return ngettext("{n} person: {overdue}, {soon}", "{n} people: {overdue}, {soon}", n).format(
+        n=n,
+        overdue=ngettext("{n} overdue", "{n} overdue", n - soon).format(n=n - soon),
+        soon=ngettext("{n} due soon", "{n} due soon", soon).format(n=soon),
+    )
 
 
-def table_record(item: OverdueItem, lang: str) -> dict[str, Any]:
+def table_record(item: OverdueItem) -> dict[str, Any]:
     """A row for people: words instead of keys, the preferred way to reach them first."""
-    words = WORDS[lang]
     record = as_record(item)
-    record["status"] = words[item.status]
-    record["preferred_contact"] = words.get(item.preferred_contact or "", "")
+    record["status"] = status_word(item.status)
+    record["preferred_contact"] = contact_word(item.preferred_contact)
     record["contact"] = "\n".join(contact_lines(item))
     record["_style"] = style_of(item)
     return record
 
 
-def sheet_record(item: OverdueItem, lang: str) -> dict[str, Any]:
+def sheet_record(item: OverdueItem) -> dict[str, Any]:
     """A workbook row: typed values from the item, words where the item has keys."""
-    words = WORDS[lang]
     record = raw_record(item)
-    record["status"] = words[item.status]
-    record["preferred_contact"] = words.get(item.preferred_contact or "", "")
+    record["status"] = status_word(item.status)
+    record["preferred_contact"] = contact_word(item.preferred_contact)
     return record
 
 
@@ -142,10 +127,11 @@ def style_of(item: OverdueItem) -> str | None:
     return "yellow" if item.working_days_overdue == 0 else None
 
 
-def title_of(scope: Scope, lang: str, as_of: str) -> str:
-    words = WORDS[lang]
-    name = scope.kommun or (words["region"] if scope.region else words["all"])
-    return words["title"].format(scope=name, as_of=as_of)
+def title_of(scope: Scope, as_of: str) -> str:
+    name = scope.kommun or (
+        region_name() if scope.region else _("All municipalities and the region")
+    )
+    return _("Waiting for a first contact – {scope}, {as_of}").format(scope=name, as_of=as_of)
 
 
 def overdue_command(
@@ -180,21 +166,21 @@ def overdue_command(
     items = overdue_items(register, scope, rule_of(config), calendar_of(config), due_soon=due_soon)
     lang = runtime.lang
     chosen = choose_format(fmt, output)
-    count = count_line(items, lang)
+    count = count_line(items)
     if chosen is Format.table:
         render(
-            [table_record(i, lang) for i in items],
+            [table_record(i) for i in items],
             TABLE_COLUMNS,
             fmt=chosen,
             output=output,
             lang=lang,
-            title=title_of(scope, lang, day.isoformat()),
+            title=title_of(scope, day.isoformat()),
             footer=count,
             row_style=row_style,
         )
         return
     # A workbook is read by people: their words for status and contact way, the spec's columns.
-    rows = [sheet_record(i, lang) for i in items] if chosen is Format.xlsx else items
+    rows = [sheet_record(i) for i in items] if chosen is Format.xlsx else items
     render(rows, DATA_COLUMNS, fmt=chosen, output=output, lang=lang)
     typer.echo(count, err=True)  # plain: a rich console would wrap it at 80 columns
 
