@@ -162,9 +162,12 @@ def test_each_municipality_and_the_region_get_their_list(county_mail: Callable[.
     assert region["Subject"].endswith("– Regionen (vecka 12)")
     assert attachment_ids(region) == [c.region_late]
 
-    assert "Krokom: 4 personer skickat till 1 mottagare" in result.stdout
+    assert "Krokom: 4 personer skickade till 1 mottagare" in result.stdout
     # Berg has someone waiting but no recipients: said on stderr, not an error.
-    assert "varning: Berg har inga mottagare i [notify.recipients]; 1 person" in result.stderr
+    assert (
+        "varning: Berg har inga mottagare i [notify.recipients]; listan med 1 person skickas inte"
+        in result.stderr
+    )
 
 
 def test_refused_recipient_gives_exit_3_and_the_others_are_delivered(
@@ -174,7 +177,7 @@ def test_refused_recipient_gives_exit_3_and_the_others_are_delivered(
     result = notify(env)
     assert result.exit_code == 3, result.output
     assert sorted(d.rcpt_tos[0] for d in server.recorder.delivered) == [KROKOM, REGION]
-    assert "Östersund: INTE skickat: recipient refused" in result.stderr
+    assert "Östersund: INTE skickad: recipient refused" in result.stderr
     assert "1 av 3 utskick misslyckades: Östersund" in result.stderr
     assert "Traceback" not in result.output
 
@@ -259,7 +262,7 @@ def test_dry_run_writes_eml_files_and_sends_nothing(
     region = parse((outbox / "2026-03-18-region.eml").read_bytes())
     assert region["To"] == REGION
     assert attachment_ids(region) == [c.region_late, c.region_today]  # due today included
-    assert "Regionen: 2 personer skrivet till" in result.stdout
+    assert "Regionen (ingen kommun vald): 2 personer skrivna till" in result.stdout
 
 
 def test_bad_as_of_exits_2_and_sends_nothing(county_mail: Callable[..., Any]) -> None:

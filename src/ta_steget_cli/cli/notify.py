@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +9,7 @@ import typer
 
 from .. import mail
 from ..errors import PartialFailure
+from ..i18n import _, ngettext
 from ..notify import (
     REGION,
     failures,
@@ -20,54 +20,36 @@ from ..notify import (
 )
 from ..overdue import Scope, calendar_of, overdue_items, rule_of
 from ..register import Register
+from ..terms import region_name
 from .options import AsOfOption
 from .runtime import Runtime, as_of_or_today
 
-WORDS: Mapping[str, Mapping[str, str]] = {
-    "sv": {
-        "region": "Regionen",
-        "persons": "{n} personer",
-        "person": "1 person",
-        "sent": "{place}: {count} skickat till {r} mottagare",
-        "written": "{place}: {count} skrivet till {path}",
-        "failed": "{place}: INTE skickat: {reason}",
-        "unaddressed": "varning: {place} har inga mottagare i [notify.recipients]",
-        "not_mailed": "; {count} skickas inte",
-        "nothing": "inget att skicka: ingen lista har någon försenad person "
-        "(--send-empty skickar tomma listor)",
-        "partial": "{failed} av {total} utskick misslyckades: {places}",
-    },
-    "en": {
-        "region": "Region",
-        "persons": "{n} persons",
-        "person": "1 person",
-        "sent": "{place}: {count} sent to {r} recipients",
-        "written": "{place}: {count} written to {path}",
-        "failed": "{place}: NOT sent: {reason}",
-        "unaddressed": "warning: {place} has no recipients in [notify.recipients]",
-        "not_mailed": "; {count} not mailed",
-        "nothing": "nothing to send: no list has anyone overdue (--send-empty sends empty lists)",
-        "partial": "{failed} of {total} mails failed: {places}",
-    },
-}
+
+def place(key: str) -> str:
+    return region_name() if key == REGION else key
 
 
-def place(key: str, lang: str) -> str:
-    return WORDS[lang]["region"] if key == REGION else key
-
-
-def count_text(n: int, lang: str) -> str:
-    words = WORDS[lang]
-    return words["person"] if n == 1 else words["persons"].format(n=n)
-
-
-def unaddressed_line(key: str, waiting: int, lang: str) -> str:
+def unaddressed_line(key: str, waiting: int) -> str:
     """A warning for a list nobody receives; how many persons that leaves unmentioned."""
-    words = WORDS[lang]
-    line = words["unaddressed"].format(place=place(key, lang))
+    line = _("warning: {place} has no recipients in [notify.recipients]").format(place=place(key))
     if waiting:
-        line += words["not_mailed"].format(count=count_text(waiting, lang))
+        line += ngettext(
+            "; its {n} person is not mailed", "; its {n} people are not mailed", waiting
+        ).format(n=waiting)
     return line
+
+
+def sent_line(key: str, n: int, recipients: int) -> str:
+    to = ngettext("{r} recipient", "{r} recipients", recipients).format(r=recipients)
+    text = ngettext("{place}: {n} person sent to {to}", "{place}: {n} people sent to {to}", n)
+    return text.format(place=place(key), n=n, to=to)
+
+
+def written_line(key: str, n: int, path: Path) -> str:
+    text = ngettext(
+        "{place}: {n} person written to {path}", "{place}: {n} people written to {path}", n
+    )
+    return text.format(place=place(key), n=n, path=path)
 
 
 def only_key(runtime: Runtime, only: str | None) -> str | None:
@@ -127,7 +109,6 @@ def notify_command(
     config = runtime.config
     settings = config.notify
     lang = runtime.lang
-    words = WORDS[lang]
     require_sender(settings)
     password = None
     if not dry_run:
@@ -142,9 +123,12 @@ def notify_command(
         items, config.kommuner, settings.recipients, only=key, send_empty=send_empty
     )
     for name, n in plan.unaddressed:
-        typer.echo(unaddressed_line(name, n, lang), err=True)
+        typer.echo(unaddressed_line(name, n), err=True)
     if not plan.mailings:
-        typer.echo(words["nothing"], err=True)
+        typer.echo(
+            _("nothing to send: no list has anyone overdue (--send-empty sends empty lists)"),
+            err=True,
+        )
         return
     messages = outgoing(plan, as_of=day, settings=settings, lang=lang)
     sizes = {m.key: len(m.items) for m in plan.mailings}
@@ -152,31 +136,26 @@ def notify_command(
     if dry_run:
         paths = mail.write_eml(messages, outbox or settings.outbox)
         for out, path in zip(messages, paths, strict=True):
-            typer.echo(
-                words["written"].format(
-                    place=place(out.key, lang), count=count_text(sizes[out.key], lang), path=path
-                )
-            )
+            typer.echo(written_line(out.key, sizes[out.key], path))
         return
 
     results = mail.send(messages, settings, password)
     for result in results:
-        name = place(result.key, lang)
         if result.ok:
             recipients = next(len(o.recipients) for o in messages if o.key == result.key)
-            line = words["sent"].format(
-                place=name, count=count_text(sizes[result.key], lang), r=recipients
-            )
-            typer.echo(line)
+            typer.echo(sent_line(result.key, sizes[result.key], recipients))
         else:
-            typer.echo(words["failed"].format(place=name, reason=result.reason), err=True)
+            line = _("{place}: NOT sent: {reason}").format(
+                place=place(result.key), reason=result.reason
+            )
+            typer.echo(line, err=True)
     failed = failures(results)
     if failed:
         raise PartialFailure(
-            words["partial"].format(
+            _("{failed} of {total} mails failed: {places}").format(
                 failed=len(failed),
                 total=len(results),
-                places=", ".join(place(r.key, lang) for r in failed),
+                places=", ".join(place(r.key) for r in failed),
             )
         )
 
