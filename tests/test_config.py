@@ -241,3 +241,19 @@ def test_any_value_either_loads_or_gives_one_config_error(section: str, key: str
     except ConfigError as exc:
         assert "\n" not in str(exc)
         assert str(exc).startswith("fuzz.toml")
+
+
+def test_mailing_is_refused_as_a_first_response_kind(tmp_path: Path) -> None:
+    kinds = ["appointment", "mailing"]
+    document = merge(base_document(tmp_path), {"first_response": {"activity_kinds": kinds}})
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, document))
+    message = str(caught.value)
+    assert (
+        "[first_response] activity_kinds: found 'mailing' (string), expected kinds that can be"
+        in (message)
+    )
+    assert "mass mailing" in message and "\n" not in message
+    # Only the response rule refuses it: the purge's kinds are as configurable as before.
+    document = merge(base_document(tmp_path), {"purge": {"activity_kinds": kinds}})
+    assert load_config(write(tmp_path, document)).purge.activity_kinds == tuple(kinds)

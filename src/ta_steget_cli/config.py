@@ -22,10 +22,13 @@ import platformdirs
 from . import KOMMUNER
 from .errors import ConfigError
 from .files import POSIX_PERMISSIONS
+from .workdays import DUE_WORKING_DAYS
 
 AUTH_MODES = ("system_user", "ticket", "bearer", "basic")
 ENVIRONMENTS = ("sod", "qaonline", "online")
 ACTIVITY_KINDS = ("appointment", "document", "chat", "formSubmission", "mailing")
+# Mass mailings reach everyone: never a personal first response (the contract's activity kinds).
+NEVER_A_RESPONSE = frozenset({"mailing"})
 LANGUAGES = ("sv", "en")
 SECRET_NAMES = (
     "TASTEGET_TICKET",
@@ -72,7 +75,7 @@ class PreferredContactSettings:
 
 @dataclass(frozen=True)
 class FirstResponseSettings:
-    working_days: int = 5
+    working_days: int = DUE_WORKING_DAYS
     lookback_days: int = 120
     activity_kinds: tuple[str, ...] = ("appointment", "document", "chat")
     ignore_registered_by: tuple[str, ...] = ()
@@ -322,6 +325,7 @@ def kommun_name(name: str) -> str | None:
 
 def _superoffice(root: _Reader) -> SuperOfficeSettings:
     so = root.table_of("superoffice")
+    d = SuperOfficeSettings()
     api_url = so.string("api_url")
     tenant = so.string("tenant")
     if not api_url and not tenant:
@@ -331,15 +335,15 @@ def _superoffice(root: _Reader) -> SuperOfficeSettings:
     return SuperOfficeSettings(
         api_url=api_url.rstrip("/") if api_url else None,
         tenant=tenant,
-        environment=so.choice("environment", "online", ENVIRONMENTS),
+        environment=so.choice("environment", d.environment, ENVIRONMENTS),
         login_url=(so.string("login_url") or "").rstrip("/") or None,
-        auth=so.choice("auth", "system_user", AUTH_MODES),
-        page_size=so.integer("page_size", 1000, 1, 5000),
-        requests_per_second=so.number("requests_per_second", 10.0, 0.1, 1000.0),
-        timeout_seconds=so.number("timeout_seconds", 30.0, 0.1, 600.0),
-        max_retries=so.integer("max_retries", 6, 0, 20),
-        max_retry_seconds=so.number("max_retry_seconds", 120.0, 0.0, 3600.0),
-        ticket_cache=so.path_value("ticket_cache", None),
+        auth=so.choice("auth", d.auth, AUTH_MODES),
+        page_size=so.integer("page_size", d.page_size, 1, 5000),
+        requests_per_second=so.number("requests_per_second", d.requests_per_second, 0.1, 1000.0),
+        timeout_seconds=so.number("timeout_seconds", d.timeout_seconds, 0.1, 600.0),
+        max_retries=so.integer("max_retries", d.max_retries, 0, 20),
+        max_retry_seconds=so.number("max_retry_seconds", d.max_retry_seconds, 0.0, 3600.0),
+        ticket_cache=so.path_value("ticket_cache", d.ticket_cache),
     )
 
 
@@ -368,7 +372,7 @@ def _move_status(root: _Reader) -> MoveStatusSettings:
         if kommun_name(name) is None:
             raise ms.table_of("moved_to_values").fail(name, name, "a municipality name")
     return MoveStatusSettings(
-        field=ms.string("field", "SuperOffice:7"),
+        field=ms.string("field", MoveStatusSettings.field),
         values=values,
         moved_to_field=ms.string("moved_to_field"),
         moved_to_values={kommun_name(k) or k: v for k, v in moved_to.items()},
@@ -383,17 +387,23 @@ def _preferred_contact(root: _Reader) -> PreferredContactSettings:
 
 def _first_response(root: _Reader) -> FirstResponseSettings:
     fr = root.table_of("first_response")
-    closed = fr.strings("closed_days", ())
+    d = FirstResponseSettings()
+    closed = fr.strings("closed_days", d.closed_days)
     for day in closed:
         try:
             _parse_day(day)
         except ValueError:
             raise fr.fail("closed_days", day, "dates as YYYY-MM-DD") from None
+    kinds = fr.kinds("activity_kinds", d.activity_kinds)
+    for kind in kinds:
+        if kind in NEVER_A_RESPONSE:
+            expected = f"kinds that can be a first response ({kind} is a mass mailing)"
+            raise fr.fail("activity_kinds", kind, expected)
     return FirstResponseSettings(
-        working_days=fr.integer("working_days", 5, 1, 60),
-        lookback_days=fr.integer("lookback_days", 120, 1, 3660),
-        activity_kinds=fr.kinds("activity_kinds", ("appointment", "document", "chat")),
-        ignore_registered_by=fr.strings("ignore_registered_by", ()),
+        working_days=fr.integer("working_days", d.working_days, 1, 60),
+        lookback_days=fr.integer("lookback_days", d.lookback_days, 1, 3660),
+        activity_kinds=kinds,
+        ignore_registered_by=fr.strings("ignore_registered_by", d.ignore_registered_by),
         closed_days=closed,
     )
 
@@ -406,27 +416,27 @@ def _parse_day(text: str) -> Any:
 
 def _purge(root: _Reader) -> PurgeSettings:
     pu = root.table_of("purge")
+    d = PurgeSettings()
     interest = pu.raw("newsletter_interest", None)
     if interest is not None and (
         isinstance(interest, bool) or not isinstance(interest, int) or interest <= 0
     ):
         raise pu.fail("newsletter_interest", interest, "a positive interest (persint) id")
     return PurgeSettings(
-        inactive_years=pu.integer("inactive_years", 5, 1, 50),
-        activity_kinds=pu.kinds(
-            "activity_kinds", ("appointment", "document", "chat", "formSubmission")
-        ),
-        keep_emarketing_consent=pu.boolean("keep_emarketing_consent", True),
+        inactive_years=pu.integer("inactive_years", d.inactive_years, 1, 50),
+        activity_kinds=pu.kinds("activity_kinds", d.activity_kinds),
+        keep_emarketing_consent=pu.boolean("keep_emarketing_consent", d.keep_emarketing_consent),
         newsletter_interest=interest,
-        data_dir=pu.path_value("data_dir", None) or default_data_dir(),
-        max_plan_age_days=pu.integer("max_plan_age_days", 14, 0, 3650),
-        max_share=pu.number("max_share", 0.20, 0.0, 1.0),
-        backup_retention_days=pu.integer("backup_retention_days", 30, 0, 3650),
+        data_dir=pu.path_value("data_dir", None) or d.data_dir,
+        max_plan_age_days=pu.integer("max_plan_age_days", d.max_plan_age_days, 0, 3650),
+        max_share=pu.number("max_share", d.max_share, 0.0, 1.0),
+        backup_retention_days=pu.integer("backup_retention_days", d.backup_retention_days, 0, 3650),
     )
 
 
 def _notify(root: _Reader) -> NotifySettings:
     no = root.table_of("notify")
+    d = NotifySettings()
     rec = no.table_of("recipients")
     recipients: dict[str, tuple[str, ...]] = {}
     for name in rec.table:
@@ -440,24 +450,25 @@ def _notify(root: _Reader) -> NotifySettings:
         recipients[canonical] = addresses
     return NotifySettings(
         smtp_host=no.string("smtp_host"),
-        smtp_port=no.integer("smtp_port", 587, 1, 65535),
-        starttls=no.boolean("starttls", True),
-        ssl=no.boolean("ssl", False),
+        smtp_port=no.integer("smtp_port", d.smtp_port, 1, 65535),
+        starttls=no.boolean("starttls", d.starttls),
+        ssl=no.boolean("ssl", d.ssl),
         sender=no.string("from"),
         username=no.string("username"),
-        outbox=no.path_value("outbox", Path("outbox")) or Path("outbox"),
+        outbox=no.path_value("outbox", d.outbox) or d.outbox,
         recipients=recipients,
     )
 
 
 def _report(root: _Reader) -> ReportSettings:
     rep = root.table_of("report")
-    return ReportSettings(yearly_goal=rep.integer("yearly_goal", 400, 0))
+    return ReportSettings(yearly_goal=rep.integer("yearly_goal", ReportSettings.yearly_goal, 0))
 
 
 def _ui(root: _Reader) -> str:
     """[ui] lang: the language of what people read (--lang overrides it)."""
-    legacy = root.raw("lang", "sv")  # the retired top-level key, until hostile's warning lands
+    # The retired top-level key, until hostile's warning lands.
+    legacy = root.raw("lang", Config.lang)
     return root.table_of("ui").choice("lang", legacy, LANGUAGES)
 
 

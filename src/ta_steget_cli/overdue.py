@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from . import filters as f
-from .config import Config
+from .config import NEVER_A_RESPONSE, Config
 from .models import Activity, OverdueItem, Person
 from .register import Register
 from .workdays import Calendar, local_date
@@ -28,8 +28,6 @@ log = logging.getLogger(__name__)
 
 OVERDUE = "overdue"
 DUE_SOON = "due_soon"
-# Mass mailings reach everyone: never a personal first response, whatever the config lists.
-NEVER_A_RESPONSE = frozenset({"mailing"})
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,9 @@ from zoneinfo import ZoneInfo
 from holidays.countries.sweden import Sweden
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
+# The spec's first-response rule: due on the fifth working day after registration. The one
+# place this number is written; `[first_response] working_days` defaults to it.
+DUE_WORKING_DAYS = 5
 
 # At least 240 working days in any Swedish year; used to size how many years to build ahead.
 _MIN_WORKING_DAYS_PER_YEAR = 240
@@ -97,7 +100,7 @@ class Calendar:
         count = self._count_upto(high.toordinal()) - self._count_upto(low.toordinal())
         return count if end >= start else -count
 
-    def due_date(self, registered: date, working_days: int = 5) -> date:
+    def due_date(self, registered: date, working_days: int = DUE_WORKING_DAYS) -> date:
         """The first response is due on the `working_days`-th working day after registration.
 
         Registered on a Monday: due the next Monday; registered on a Saturday: due the Friday
