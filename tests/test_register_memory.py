@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from ta_steget_cli.overdue import Scope, calendar_of, overdue_items, rule_of
 from ta_steget_cli.register import ArchiveSource, Register
+from ta_steget_cli.report import build_report, quarter_period
 from ta_steget_cli.sandbox.tool_config import sandbox_config
 
 AS_OF = date(2026, 3, 18)
@@ -101,3 +103,41 @@ def test_activity_chunks_are_sized_by_the_sources_page_size() -> None:
     source.page_size = 20
     list(register(source).activities(ids, ["appointment"]))
     assert source.chunks == [2, 9, 9, 9, 9, 9, 3]
+
+
+def test_the_report_asks_for_responses_as_the_overdue_list_does() -> None:
+    """One first-response rule: the report's question for candidate responses is the overdue
+    list's, filter and all (it used to build its own, with another date margin)."""
+    persons = [person(i, f"2026-01-{10 + i}T08:00:00") for i in range(1, 6)]
+    answers = {1: [activity(1, "2026-01-12T09:00:00")], 3: [activity(3, "2026-02-01T09:00:00")]}
+    asked: dict[str, list[str | None]] = {}
+    for name in ("overdue", "report"):
+        source = RecordingSource(persons=persons, activities=answers, page_size=100)
+        reg = Register(source, sandbox_config(), date(2026, 3, 31))
+        rule = rule_of(reg.config)
+        if name == "overdue":
+            overdue_items(reg, Scope(), rule, calendar_of(reg.config))
+        else:
+            build_report(reg, quarter_period("2026Q1"))
+        asked[name] = source.activity_filters
+    assert asked["report"] == asked["overdue"]
+    assert asked["overdue"] and all(f and "registeredDate" in f for f in asked["overdue"])
+
+
+@dataclass
+class RecordingSource(MemorySource):
+    activity_filters: list[str | None] = field(default_factory=list)
+
+    def by_ids(
+        self,
+        provider: str,
+        ids: Iterable[int],
+        *,
+        select: Sequence[str],
+        filter: str | None = None,
+        entities: Sequence[str] | None = None,
+        id_column: str = "personId",
+        chunk_size: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        self.activity_filters.append(filter)
+        return super().by_ids(provider, ids, select=select, filter=filter, entities=entities)

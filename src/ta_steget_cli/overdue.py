@@ -207,6 +207,16 @@ def response_activities(
     return register.activities(persons.keys(), rule.kinds, not_before)
 
 
+def answered_persons(
+    register: Register, persons: Mapping[int, Person], rule: Rule
+) -> dict[int, datetime]:
+    """The first-response rule over the register: when each of `persons` who has had a first
+    response got it. The overdue list and the quarterly report both ask this question here."""
+    if not persons:
+        return {}
+    return first_responses(persons, response_activities(register, persons, rule), rule)
+
+
 def overdue_items(
     register: Register,
     scope: Scope,
@@ -228,7 +238,7 @@ def overdue_items(
     from_first = f.gt("personId", min(persons) - 1)
     memberships = {} if scope.region else register.memberships(window, narrow, from_first)
     preferred = register.preferred_contacts(window, narrow, from_first)
-    answered = first_responses(persons, response_activities(register, persons, rule), rule)
+    answered = answered_persons(register, persons, rule)
     log.info("overdue: %d of them have had a first response", len(answered))
     items = [
         overdue_item(

@@ -27,10 +27,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from . import filters as f
 from .errors import UsageError
 from .models import Person
-from .overdue import Rule, calendar_of, first_responses, rule_of
+from .overdue import Rule, answered_persons, calendar_of, rule_of
 from .register import MoveRecord, Register
 from .workdays import Calendar, local_date
 
@@ -199,13 +198,8 @@ def period_persons(register: Register, period: Period) -> dict[int, Person]:
 
 
 def response_days(register: Register, persons: Mapping[int, Person], rule: Rule) -> dict[int, date]:
-    if not persons:
-        return {}
-    # Nothing registered before the period (less the UTC/Stockholm day) can be a response.
-    earliest = min(local_date(p.registered) for p in persons.values() if p.registered)
-    not_before = f.after("registeredDate", earliest - timedelta(days=2))
-    activities = register.activities(persons.keys(), rule.kinds, not_before)
-    return {pid: local_date(m) for pid, m in first_responses(persons, activities, rule).items()}
+    """The Stockholm day of each answered person's first response (overdue's rule)."""
+    return {pid: local_date(m) for pid, m in answered_persons(register, persons, rule).items()}
 
 
 def moves(register: Register, period: Period) -> tuple[dict[int, MoveRecord], str | None]:
