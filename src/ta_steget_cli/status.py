@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import Any, Protocol
 
 from .config import Config, kommun_name
 from .errors import Conflict, Forbidden, NotFound, UsageError
+from .files import write_atomically
 from .models import Activity
 from .register import Register
 from .workdays import local_date
@@ -460,9 +460,7 @@ def review_position(path: Path) -> int:
 def save_review_position(path: Path, area: str, person_id: int) -> None:
     """Written after every person, whole or not at all, so a stop anywhere loses nothing."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"area": area, "done_through": person_id}), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomically(path, json.dumps({"area": area, "done_through": person_id}))
 
 
 def still_to_review(items: Iterable[StatusItem], done_through: int) -> list[StatusItem]:
