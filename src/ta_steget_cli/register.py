@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from . import filters as f
+from . import move_status
 from .config import Config
 from .models import Activity, Person
 from .superoffice.values import parse_datetime
@@ -195,8 +196,7 @@ class Register:
 
     def status_filter(self, key: str) -> str:
         """The archive condition for persons whose move status is `key` (read by item id)."""
-        ms = self.config.move_status
-        return f.equals(f"personUdef/{ms.field}", ms.values[key])
+        return move_status.archive_condition(self.config.move_status, key)
 
     def move_statuses(self, *conditions: str | None) -> dict[int, str]:
         ms = self.config.move_status

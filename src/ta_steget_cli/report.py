@@ -29,13 +29,13 @@ from datetime import date, timedelta
 
 from .errors import UsageError
 from .models import Person
+from .move_status import MOVED
 from .overdue import Rule, answered_persons, calendar_of, rule_of
 from .register import MoveRecord, Register
 from .workdays import Calendar, local_date
 
 REGION = "region"
 TOTAL = "total"
-MOVED = "moved"  # the [move_status.values] key that means the household has moved
 _QUARTER = re.compile(r"^\s*(\d{4})\s*-?\s*[Qq]([1-4])\s*$")
 
 

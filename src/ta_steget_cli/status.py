@@ -10,26 +10,29 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
-from .config import Config, kommun_name
+from .config import Config
 from .errors import Conflict, Forbidden, NotFound, UsageError
 from .files import write_atomically
 from .models import Activity
+from .move_status import (
+    StatusChange,
+    current_status,
+    make_change,
+    status_key,
+    wanted_fields,
+)
 from .register import Register
+from .superoffice.values import field_value
 from .workdays import local_date
 
 OUTCOMES = ("set", "would_set", "unchanged", "skipped", "failed")
 IMPORT_COLUMNS = ("person_id", "status", "moved_to", "date")
-
-_LIST_ITEM = re.compile(r"^\[I:(-?\d+)\]$")
-_DATE_DOTS = re.compile(r"^\[D:(\d{4})\.(\d{1,2})\.(\d{1,2})\]$")
-_DATE_SLASHES = re.compile(r"^\[D:(\d{1,2})/(\d{1,2})/(\d{4})\]$")
 
 
 class PersonClient(Protocol):
@@ -113,30 +116,7 @@ def activity_day(activity: Activity, as_of: date) -> date | None:
     return local_date(activity.registered) if activity.registered is not None else None
 
 
-def status_key(config: Config, status: str) -> str:
-    """The configured key for `status` (any case), or a usage error listing the valid keys."""
-    folded = status.strip().casefold()
-    for key in config.move_status.values:
-        if key.casefold() == folded:
-            return key
-    raise UsageError(f"unknown status {status!r}; expected one of {valid_statuses(config)}")
-
-
-def valid_statuses(config: Config) -> str:
-    return ", ".join(config.move_status.values)
-
-
 # ---------------------------------------------------------------- one change
-
-
-@dataclass(frozen=True, slots=True)
-class StatusChange:
-    """What to set on one person. None leaves a companion field as it is."""
-
-    person_id: int
-    status: str
-    moved_to: str | None = None
-    move_date: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,86 +129,10 @@ class SetResult:
     conflict: bool = False  # someone else changed the person between our read and write
 
 
-def make_change(
-    config: Config,
-    person_id: int,
-    status: str,
-    moved_to: str | None = None,
-    move_date: date | None = None,
-) -> StatusChange:
-    """A validated change; a UsageError says what is wrong with the input."""
-    ms = config.move_status
-    key = status_key(config, status)
-    kommun = None
-    if moved_to:
-        if not ms.moved_to_field:
-            raise UsageError("moved_to: no [move_status] moved_to_field in the config")
-        kommun = kommun_name(moved_to)
-        if kommun is None or kommun not in ms.moved_to_values:
-            valid = ", ".join(ms.moved_to_values)
-            raise UsageError(
-                f"unknown municipality {moved_to!r} to move to; expected one of {valid}"
-            )
-    if move_date is not None and not ms.move_date_field:
-        raise UsageError("date: no [move_status] move_date_field in the config")
-    return StatusChange(person_id, key, kommun, move_date)
-
-
-def wanted_fields(config: Config, change: StatusChange) -> dict[str, str]:
-    """The CustomFields values the change asks for, in SuperOffice's text form."""
-    ms = config.move_status
-    out = {ms.field: list_item(ms.values[change.status])}
-    if change.moved_to and ms.moved_to_field:
-        out[ms.moved_to_field] = list_item(ms.moved_to_values[change.moved_to])
-    if change.move_date and ms.move_date_field:
-        out[ms.move_date_field] = udef_date(change.move_date)
-    return out
-
-
-def list_item(item_id: int) -> str:
-    return f"[I:{item_id}]"
-
-
-def udef_date(day: date) -> str:
-    return f"[D:{day.year:04d}.{day.month:02d}.{day.day:02d}]"
-
-
-def field_value(text: Any) -> int | date | None:
-    """A CustomFields value as an item id or a date; anything else (empty, unset) is None.
-
-    Compared as values, not texts, so `[D:2025.8.7]` and `[D:2025.08.07]` are the same date."""
-    if not isinstance(text, str):
-        return None
-    text = text.strip()
-    if match := _LIST_ITEM.match(text):
-        item = int(match.group(1))
-        return item if item > 0 else None
-    if match := _DATE_DOTS.match(text):
-        year, month, day = (int(g) for g in match.groups())
-    elif match := _DATE_SLASHES.match(text):
-        month, day, year = (int(g) for g in match.groups())
-    else:
-        return None
-    try:
-        parsed = date(year, month, day)
-    except ValueError:
-        return None
-    return None if parsed.year <= 1 else parsed
-
-
 def changes_needed(entity: Mapping[str, Any], wanted: Mapping[str, str]) -> dict[str, str]:
     """The wanted fields whose value differs from the entity's; only these are sent."""
     current = entity.get("CustomFields") or {}
     return {k: v for k, v in wanted.items() if field_value(current.get(k)) != field_value(v)}
-
-
-def current_status(config: Config, entity: Mapping[str, Any]) -> str | None:
-    """The status key an entity holds, read from its item id."""
-    item = field_value((entity.get("CustomFields") or {}).get(config.move_status.field))
-    for key, value in config.move_status.values.items():
-        if value == item:
-            return key
-    return None
 
 
 def set_status(

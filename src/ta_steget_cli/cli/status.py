@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from .. import status as st
 from ..errors import PartialFailure, TastegetError, UsageError
+from ..move_status import MOVED, StatusChange, make_change, status_key
 from ..output import Column, Format, as_record, choose_format, raw_record, render
 from ..register import Register
 from .group import TastegetGroup
@@ -182,7 +183,7 @@ def list_command(
     day = as_of_or_today(as_of)
     area = area_of(runtime, kommun, region)
     if status is not None:
-        status = st.status_key(runtime.config, status)
+        status = status_key(runtime.config, status)
     register = Register(runtime.client(day), runtime.config, day)
     items = st.list_statuses(register, kommun=area, status=status)
     lang = runtime.lang
@@ -229,7 +230,7 @@ def set_command(
     """Set one person's move status (and where to and when they moved)."""
     runtime: Runtime = ctx.obj
     config = runtime.config
-    change = st.make_change(config, person_id, status, moved_to, parse_day(move_date, "--date"))
+    change = make_change(config, person_id, status, moved_to, parse_day(move_date, "--date"))
     result = st.set_status(runtime.client(), config, change, dry_run=dry_run)
     words = WORDS[runtime.lang]
     shown = {"id": person_id, "status": change.status}
@@ -335,7 +336,7 @@ def review_command(
     console.print(words["review_done"].format(area=shown_area), markup=False)
 
 
-KEEP = st.StatusChange(0, "")  # the answer "keep what is there"
+KEEP = StatusChange(0, "")  # the answer "keep what is there"
 
 
 def outcome_line(result: st.SetResult, lang: str) -> str:
@@ -358,7 +359,7 @@ def show_person(console: Console, item: st.StatusItem, lang: str) -> None:
         console.print(f"  {label}: {value or none}", markup=False)
 
 
-def ask_change(console: Console, runtime: Runtime, item: st.StatusItem) -> st.StatusChange | None:
+def ask_change(console: Console, runtime: Runtime, item: st.StatusItem) -> StatusChange | None:
     """The change for this person, KEEP for Enter, None to stop (q, or the input ran out)."""
     lang = runtime.lang
     words = WORDS[lang]
@@ -392,16 +393,16 @@ def chosen_key(answer: str, keys: Sequence[str], lang: str) -> str | None:
     return None
 
 
-def details_of(console: Console, runtime: Runtime, person_id: int, key: str) -> st.StatusChange:
+def details_of(console: Console, runtime: Runtime, person_id: int, key: str) -> StatusChange:
     """For a move, where to and when (both optional); then the validated change."""
     config = runtime.config
     words = WORDS[runtime.lang]
     moved_to = when = None
-    if key == "moved" and config.move_status.moved_to_field:
+    if key == MOVED and config.move_status.moved_to_field:
         moved_to = prompt(console, words["ask_moved_to"]) or None
-    if key == "moved" and config.move_status.move_date_field:
+    if key == MOVED and config.move_status.move_date_field:
         when = parse_day(prompt(console, words["ask_date"]) or None, "date")
-    return st.make_change(config, person_id, key, moved_to, when)
+    return make_change(config, person_id, key, moved_to, when)
 
 
 def prompt(console: Console, question: str) -> str | None:
