@@ -75,3 +75,10 @@ def unquote(literal: str) -> str:
 @given(st.text())
 def test_any_string_round_trips_through_its_literal(text: str) -> None:
     assert unquote(f.quote(text)) == text
+
+
+@pytest.mark.parametrize("name", ["personId\n", "personId\n gt 0 or personId", "a/b\n"])
+def test_a_column_name_with_a_trailing_newline_is_refused(name: str) -> None:
+    # Found by test_fuzz: `$` in the check matched before a final newline.
+    with pytest.raises(ValueError, match="not a valid archive column name"):
+        f.column(name)

@@ -11,12 +11,13 @@ import re
 from collections.abc import Iterable
 from datetime import date, datetime
 
-_COLUMN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(/[A-Za-z0-9_:.]+)?$")
+_COLUMN = re.compile(r"[A-Za-z][A-Za-z0-9_]*(/[A-Za-z0-9_:.]+)?")
 
 
 def column(name: str) -> str:
     """A column name, checked so that it cannot smuggle operators into the filter."""
-    if not _COLUMN.match(name):
+    # fullmatch: `$` would let a trailing newline through.
+    if not _COLUMN.fullmatch(name):
         raise ValueError(f"not a valid archive column name: {name!r}")
     return name
 
