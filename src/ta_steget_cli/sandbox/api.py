@@ -27,6 +27,8 @@ from .entity import (
     udef_layout,
 )
 from .faults import Fault
+from .oidc import LoginUser
+from .oidc import route as oidc_route
 from .query import PROVIDERS, Query, QueryError, build_query
 from .realism import localized, request_language
 from .records import Person
@@ -140,6 +142,10 @@ def _route(
 ) -> Response:
     if is_api:
         return _api(tenant, request, path[len(API_PREFIX) :])
+    answer = oidc_route(tenant, request, lowered)
+    if answer is not None:
+        status, body, content_type = answer
+        return Response(status, body, {"Content-Type": content_type})
     if lowered == f"/api/state/{ids.CONTEXT_IDENTIFIER.lower()}" and request.method == "GET":
         return _state(tenant, request)
     if lowered == "/login/api/partnersystemuser/authenticate" and request.method == "POST":
@@ -201,8 +207,31 @@ def _authorized(tenant: SandboxTenant, headers: dict[str, str]) -> bool:
     if scheme == "SOTicket":
         return app_token and credential in tenant.valid_tickets
     if scheme == "Bearer":
-        return app_token and credential == ids.ACCESS_TOKEN
+        # A native app's user token needs no app token (contract, section 7).
+        user_token = _login_user(tenant, headers) is not None
+        return user_token or (app_token and credential == ids.ACCESS_TOKEN)
     return value == basic_credentials()
+
+
+def _login_user(tenant: SandboxTenant, headers: dict[str, str]) -> LoginUser | None:
+    """The person signed in through OpenID Connect, or None for the system user and tickets."""
+    scheme, _, credential = headers.get("authorization", "").partition(" ")
+    if scheme != "Bearer":
+        return None
+    return tenant.oidc.user_of(credential, tenant.now().timestamp())
+
+
+def _function_rights(user: LoginUser | None) -> list[str]:
+    """A move guide may read and edit persons; deleting them is an administrator's right."""
+    if user is None or user.is_administrator:
+        return [ids.ADMIN_FUNCTION_RIGHT]
+    return []
+
+
+def _refused_delete(tenant: SandboxTenant, request: Request, source: str) -> Response | None:
+    if ids.ADMIN_FUNCTION_RIGHT in _function_rights(_login_user(tenant, request.headers)):
+        return None
+    return error(403, "SoSecurityException", "The user has no right to delete persons", source)
 
 
 # ---------------------------------------------------------------- API
@@ -237,7 +266,9 @@ def _dispatch(tenant: SandboxTenant, request: Request, parts: list[str], source:
     if len(key) == 5 and key[:2] == ["v1", "person"] and key[3] == "consent" and method == "GET":
         return _consent(tenant, parts[2], parts[4], source)
     if key == ["v1", "agents", "person", "undelete"] and method == "POST":
-        return _undelete(tenant, request, source)
+        return _refused_delete(tenant, request, source) or _undelete(tenant, request, source)
+    if key[:3] == ["v1", "agents", "sentry"] and len(key) == 4 and method == "POST":
+        return _sentry(tenant, request, key[3], source)
     if key == ["v1", "mdolist", "persint"] and method == "GET":
         return json_response(200, mdo_persint(tenant.realism, language))
     if len(key) == 4 and key[:2] == ["v1", "list"] and key[3] == "items" and method == "GET":
@@ -246,7 +277,7 @@ def _dispatch(tenant: SandboxTenant, request: Request, parts: list[str], source:
             return error(400, "ArgumentException", f"Unknown list '{parts[2]}'", source)
         return json_response(200, items)
     if key == ["v1", "user", "currentprincipal"] and method == "GET":
-        return json_response(200, current_principal())
+        return json_response(200, current_principal(_login_user(tenant, request.headers)))
     message = f"No such endpoint in this tenant: {method} {source}"
     return error(400, "BadRequestException", message, source)
 
@@ -351,6 +382,9 @@ def _person(tenant: SandboxTenant, request: Request, text: str, source: str) -> 
     if stale is not None:
         return stale
     if request.method == "DELETE":
+        refused = _refused_delete(tenant, request, source)
+        if refused is not None:
+            return refused
         tenant.delete(found)
         return Response(204)
     try:
@@ -408,3 +442,19 @@ def _undelete(tenant: SandboxTenant, request: Request, source: str) -> Response:
         message = f"Person id {person_id} is not in the recycle bin"
         return error(404, "SoNotFoundException", message, source)
     return Response(204)  # the contract: Undelete answers 204 with no body
+
+
+def _sentry(tenant: SandboxTenant, request: Request, name: str, source: str) -> Response:
+    rights = _function_rights(_login_user(tenant, request.headers))
+    if name == "getfunctionrights":
+        return json_response(200, rights)
+    if name == "hasfunctionright":
+        try:
+            body = json.loads(request.body or b"null")
+        except ValueError:
+            return error(400, "ArgumentException", "The body is not JSON", source)
+        wanted = body.get("FunctionRight") if isinstance(body, dict) else None
+        if not isinstance(wanted, str):
+            return error(400, "ArgumentException", "FunctionRight is missing", source)
+        return json_response(200, wanted in rights)
+    return error(400, "BadRequestException", f"No such endpoint in this tenant: {source}", source)

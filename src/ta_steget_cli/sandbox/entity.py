@@ -9,6 +9,7 @@ from typing import Any
 from . import ids
 from .encoded import decode_date, encode_datetime, encode_udf_date, fraction_text
 from .realism import Realism, localized
+from .oidc import LoginUser
 from .records import FORM, NEVER, SYSTEM, USERS, Person, iso
 
 PERSINT: dict[int, str] = {
@@ -365,7 +366,20 @@ def list_items(
     ]
 
 
-def current_principal() -> dict[str, Any]:
+def current_principal(user: LoginUser | None = None) -> dict[str, Any]:
+    """Who the caller is: a person signed in through OpenID Connect, or the system user."""
+    if user is not None:
+        return {
+            "AssociateId": user.associate_id,
+            "UserName": user.login,
+            "FullName": user.full_name,
+            "PersonId": 0,
+            "ContactId": 0,
+            "ContextIdentifier": ids.CONTEXT_IDENTIFIER,
+            "UserType": "InternalAssociate",
+            "IsSystemUser": False,
+            "EMailAddress": user.email,
+        }
     return {
         "AssociateId": SYSTEM[0],
         "UserName": SYSTEM[1],

@@ -78,6 +78,11 @@ MOVE_GUIDES: tuple[tuple[int, str, str, str], ...] = (
     (22, "LEBJ", "Lena Björk", "region"),
     (23, "MANO", "Magnus Norén", "region"),
 )
+# The region's CRM administrators (made up): (associate id, login, full name). With the move
+# guides they can sign in through the sandbox's OpenID Connect login, all with LOGIN_PASSWORD.
+ADMINISTRATORS: tuple[tuple[int, str, str], ...] = ((30, "ADMN", "Alva Adminsson"),)
+LOGIN_PASSWORD = "sandbox"
+ADMIN_FUNCTION_RIGHT = "admin-all"
 # Associate ids of the non-guide users above (FORM_USER, MAILING_USER, SYSTEM_USER).
 FORM_ASSOCIATE_ID = 2
 MAILING_ASSOCIATE_ID = 3

@@ -15,6 +15,7 @@ from . import ids
 from .auth import KeyPair, fresh_ticket, keys_for
 from .faults import Faults
 from .generate import SCENARIO_MIN_PERSONS, STOCKHOLM, Generator
+from .oidc import OidcProvider
 from .query import Query
 from .realism import Realism
 from .records import (
@@ -67,6 +68,7 @@ class SandboxTenant:
         self.requests: list[tuple[str, str, int]] = []
         self.authentications = 0
         self.valid_tickets: set[str] = {ids.TICKET}
+        self.oidc = OidcProvider()
         self.lock = threading.RLock()
         self.last_archive_answer: bytes | None = None
         self._tickets_issued = 0
