@@ -31,6 +31,21 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+@pytest.fixture(autouse=True)
+def isolated_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test touches the real keychain: an empty file keyring per test, chosen the way keyring
+    itself lets a machine choose (PYTHON_KEYRING_BACKEND), so child processes use it too."""
+    import keyring
+
+    from .keyring_backend import BACKEND, FileKeyring
+
+    path = tmp_path / "keyring.json"
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", BACKEND)
+    monkeypatch.setenv("TASTEGET_TEST_KEYRING", str(path))
+    keyring.set_keyring(FileKeyring())
+    return path
+
+
 def toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"

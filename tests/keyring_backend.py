@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from keyring.backend import KeyringBackend
-from keyring.errors import PasswordDeleteError
+from keyring.errors import PasswordDeleteError, PasswordSetError
 
 BACKEND = "tests.keyring_backend.FileKeyring"
 
@@ -20,16 +20,22 @@ class FileKeyring(KeyringBackend):
     priority = 1  # type: ignore[assignment]
 
     @property
-    def _path(self) -> Path:
-        return Path(os.environ["TASTEGET_TEST_KEYRING"])
+    def _path(self) -> Path | None:
+        # Unset outside a test's own scope (module fixtures): then the keyring is empty.
+        name = os.environ.get("TASTEGET_TEST_KEYRING")
+        return Path(name) if name else None
 
     def _entries(self) -> dict[str, str]:
+        if self._path is None:
+            return {}
         try:
             return dict(json.loads(self._path.read_text(encoding="utf-8")))
         except FileNotFoundError:
             return {}
 
     def _write(self, entries: dict[str, str]) -> None:
+        if self._path is None:
+            raise PasswordSetError("no test keyring outside a test (TASTEGET_TEST_KEYRING)")
         self._path.write_text(json.dumps(entries), encoding="utf-8")
 
     def get_password(self, service: str, username: str) -> str | None:

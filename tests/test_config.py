@@ -39,7 +39,8 @@ def base_document(tmp_path: Path) -> dict:
 def test_example_config_documents_every_municipality() -> None:
     config = load_config(EXAMPLE)
     assert list(config.kommuner) == list(KOMMUNER)
-    assert config.superoffice.auth == "system_user"
+    # The spec's default for people: their own login; system_user is for cron.
+    assert config.superoffice.auth == "user"
     assert config.first_response.working_days == 5
     assert config.purge.inactive_years == 5
     assert set(config.notify.recipients) == {*KOMMUNER, "region"}
@@ -185,7 +186,7 @@ def test_cli_reports_config_errors_in_one_line(tmp_path: Path, cli) -> None:
     path = write(tmp_path, document)
     result = cli("--config", str(path), "doctor")
     assert result.exit_code == 2
-    assert "[superoffice] auth: found 'password' (string), expected one of system_user" in (
+    assert "[superoffice] auth: found 'password' (string), expected one of user, system_user" in (
         result.output
     )
     assert "Traceback" not in result.output

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from ta_steget_cli.oidc import Listener
 from ta_steget_cli.sandbox import SandboxServer, SandboxTenant, ids
+from ta_steget_cli.superoffice.oidc import Listener
 
 from .conftest import AS_OF, merge, sandbox_document, to_toml
 from .keyring_backend import BACKEND

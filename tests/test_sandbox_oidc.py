@@ -11,8 +11,8 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 import pytest
 
-from ta_steget_cli.oidc import pkce_challenge
 from ta_steget_cli.sandbox import SandboxTenant, ids, transport
+from ta_steget_cli.superoffice.oidc import pkce_challenge
 
 BASE = "http://sandbox.local"
 REDIRECT = "http://127.0.0.1:54321"

@@ -24,7 +24,7 @@ from .errors import ConfigError
 from .files import POSIX_PERMISSIONS
 from .workdays import DUE_WORKING_DAYS
 
-AUTH_MODES = ("system_user", "ticket", "bearer", "basic")
+AUTH_MODES = ("user", "system_user", "ticket", "bearer", "basic")
 ENVIRONMENTS = ("sod", "qaonline", "online")
 ACTIVITY_KINDS = ("appointment", "document", "chat", "formSubmission", "mailing")
 # Mass mailings reach everyone: never a personal first response (the contract's activity kinds).
@@ -49,7 +49,8 @@ class SuperOfficeSettings:
     tenant: str | None = None
     environment: str = "online"
     login_url: str | None = None  # overrides https://{environment}.superoffice.com (tests, sandbox)
-    auth: str = "system_user"
+    auth: str = "user"  # a person's own login (tasteget login); system_user for cron
+    client_id: str | None = None  # the native app's id for auth = "user" (not a secret)
     page_size: int = 1000
     requests_per_second: float = 10.0
     timeout_seconds: float = 30.0
@@ -92,6 +93,7 @@ class PurgeSettings:
     max_plan_age_days: int = 14
     max_share: float = 0.20
     backup_retention_days: int = 30
+    roles: tuple[str, ...] = ()  # roles besides administrators that may purge (and undo)
 
 
 @dataclass(frozen=True)
@@ -328,7 +330,9 @@ def _superoffice(root: _Reader) -> SuperOfficeSettings:
     d = SuperOfficeSettings()
     api_url = so.string("api_url")
     tenant = so.string("tenant")
-    if not api_url and not tenant:
+    auth = so.choice("auth", d.auth, AUTH_MODES)
+    # A personal login learns the WebAPI address from its id_token, so it needs neither.
+    if not api_url and not tenant and auth != "user":
         raise so.fail("api_url", _MISSING, "api_url, or tenant (and environment) to resolve it")
     if api_url and not api_url.rstrip("/").endswith("/api"):
         raise so.fail("api_url", api_url, "the tenant's API root ending in /api")
@@ -337,7 +341,8 @@ def _superoffice(root: _Reader) -> SuperOfficeSettings:
         tenant=tenant,
         environment=so.choice("environment", d.environment, ENVIRONMENTS),
         login_url=(so.string("login_url") or "").rstrip("/") or None,
-        auth=so.choice("auth", d.auth, AUTH_MODES),
+        auth=auth,
+        client_id=so.string("client_id"),
         page_size=so.integer("page_size", d.page_size, 1, 5000),
         requests_per_second=so.number("requests_per_second", d.requests_per_second, 0.1, 1000.0),
         timeout_seconds=so.number("timeout_seconds", d.timeout_seconds, 0.1, 600.0),
@@ -431,6 +436,7 @@ def _purge(root: _Reader) -> PurgeSettings:
         max_plan_age_days=pu.integer("max_plan_age_days", d.max_plan_age_days, 0, 3650),
         max_share=pu.number("max_share", d.max_share, 0.0, 1.0),
         backup_retention_days=pu.integer("backup_retention_days", d.backup_retention_days, 0, 3650),
+        roles=pu.strings("roles", d.roles),
     )
 
 
@@ -547,6 +553,12 @@ def load_secrets(config: Config | None, environ: Mapping[str, str] | None = None
     if config is not None and config.secrets_file is not None:
         for name, value in _read_secrets_file(config.secrets_file).items():
             values.setdefault(name, value)
+    if environ is None:  # the real environment: `tasteget secrets set` may have kept the rest
+        from .keychain import get_secret
+
+        for name in SECRET_NAMES:
+            if name not in values and (kept := get_secret(name)):
+                values[name] = kept
     return Secrets(values)
 
 

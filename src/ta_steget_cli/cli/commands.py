@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from . import doctor, notify, overdue, purge, report, sandbox, status
+from . import doctor, login, notify, overdue, purge, report, sandbox, secrets, status
 
-MODULES = (doctor, notify, overdue, purge, report, sandbox, status)
+MODULES = (login, doctor, notify, overdue, purge, report, sandbox, status, secrets)
 
 
 def register_commands(app: typer.Typer) -> None:

@@ -237,6 +237,7 @@ def apply_mode(
     plan = j.read_plan(path)
     client = runtime.client()
     service.refuse_plan(client, config, plan, overrides)
+    runtime.require_delete("purge --plan")
     err = runtime.err
     if not yes:
         confirm(runtime, len(plan.persons), client.tenant_id)
@@ -325,6 +326,7 @@ def _progress(err: Console) -> Iterator[service.Progress]:
 def undo_mode(runtime: Runtime, path: Path, fmt: Format | None) -> None:
     if not path.is_file():
         raise UsageError(f"--undo {path}: no such journal")
+    runtime.require_delete("purge --undo")
     result = service.undo_journal(runtime.client(), path)
     envelope = {
         "status": result.status,

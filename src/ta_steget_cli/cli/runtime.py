@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,18 +16,22 @@ from ..config import (
     SECRET_NAMES,
     Config,
     Secrets,
+    SuperOfficeSettings,
     config_path,
+    default_data_dir,
     group_or_world_readable,
     kommun_name,
     load_config,
     load_secrets,
 )
 from ..errors import UsageError
-from ..i18n import language
+from ..i18n import _, language
 from ..workdays import today_stockholm
 
 if TYPE_CHECKING:
+    from ..keychain import LoginStore
     from ..superoffice import SuperOfficeClient
+    from ..superoffice.oidc import Session
 
 log = logging.getLogger("ta_steget_cli.cli")
 
@@ -94,7 +99,9 @@ class Runtime:
             return sandbox_secrets()
         return load_secrets(self.config)
 
-    def client(self, today: date | None = None) -> SuperOfficeClient:
+    def client(
+        self, today: date | None = None, settings: SuperOfficeSettings | None = None
+    ) -> SuperOfficeClient:
         """The SuperOffice client; with --sandbox, over an in-process sandbox tenant laid out
         around `today` (so that every command has something to show on any day)."""
         if self._client is None:
@@ -112,8 +119,60 @@ class Runtime:
                     persons=SANDBOX_PERSONS, seed=SANDBOX_SEED, today=today or today_stockholm()
                 )
                 transport = sandbox_transport(tenant)
-            self._client = SuperOfficeClient(self.config.superoffice, secrets, transport=transport)
+            self._client = SuperOfficeClient(
+                settings or self.config.superoffice,
+                secrets,
+                transport=transport,
+                logins=self.login_store(settings),
+            )
         return self._client
+
+    def require_delete(self, command: str) -> None:
+        """Refuses `command` (purge, undo) up front for a user who may not delete persons."""
+        from ..rights import require_delete
+
+        require_delete(self.client().principal(), self.config.purge.roles, command)
+
+    def require_write(self, command: str) -> None:
+        """Refuses `command` (a status change) up front for a user who may not change persons."""
+        from ..rights import require_write
+
+        require_write(self.client().principal(), command)
+
+    def login_store(self, settings: SuperOfficeSettings | None = None) -> LoginStore | None:
+        """Where a personal login (auth = user) is kept; None for every other login mode."""
+        from ..keychain import LoginStore
+        from ..superoffice import login_host
+
+        so = settings or self.config.superoffice
+        if so.auth != "user" or self.sandbox:
+            return None
+        owner = f"{login_host(so)}|{so.client_id or ''}"
+        return LoginStore(default_data_dir() / "login.json", owner)
+
+    def login_user(
+        self,
+        tenant: str | None,
+        environment: str | None,
+        open_browser: Callable[[str], bool],
+        show_url: Callable[[str], None],
+        timeout: float,
+    ) -> Session:
+        """`tasteget login`: a browser login to `tenant` (else the configured one), kept."""
+        if self.sandbox:
+            raise UsageError(_no_sandbox_login())
+        so = self.config.superoffice
+        so = replace(so, tenant=tenant or so.tenant, environment=environment or so.environment)
+        return self.client(settings=so).sign_in(open_browser, show_url, timeout)
+
+    def logout_user(self) -> bool:
+        """`tasteget logout`: forgets the login kept here; False when there was none."""
+        if self.sandbox:
+            raise UsageError(_no_sandbox_login())
+        store = self.login_store()
+        if store is None:
+            return False
+        return self.client().sign_out(store.forget)
 
     def kommun(self, name: str) -> str:
         """The canonical municipality for `name` (any case), or a usage error listing them."""
@@ -130,6 +189,13 @@ class Runtime:
         if self.log_handler is not None:
             logging.getLogger("ta_steget_cli").removeHandler(self.log_handler)
             self.log_handler = None
+
+
+def _no_sandbox_login() -> str:
+    return _(
+        "--sandbox runs in this process without a browser login; start 'tasteget sandbox serve'"
+        " and sign in to it with a config whose [superoffice] auth is \"user\""
+    )
 
 
 def _holds_secret_text(path: Path) -> bool:

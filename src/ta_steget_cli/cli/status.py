@@ -231,6 +231,8 @@ def set_command(
     runtime: Runtime = ctx.obj
     config = runtime.config
     change = make_change(config, person_id, status, moved_to, parse_day(move_date, "--date"))
+    if not dry_run:
+        runtime.require_write("status set")
     result = st.set_status(runtime.client(), config, change, dry_run=dry_run)
     words = WORDS[runtime.lang]
     shown = {"id": person_id, "status": change.status}
@@ -269,6 +271,8 @@ def import_command(
     runtime: Runtime = ctx.obj
     config = runtime.config
     rows = st.parse_import(config, st.read_import_file(file), str(file))
+    if not dry_run:
+        runtime.require_write("status import")
     results = list(st.run_import(runtime.client(), config, rows, dry_run=dry_run))
     lang = runtime.lang
     chosen = choose_format(fmt, output)
@@ -310,6 +314,7 @@ def review_command(
     day = as_of_or_today(as_of)
     config = runtime.config
     client = runtime.client(day)
+    runtime.require_write("status review")
     items = st.list_statuses(Register(client, config, day), kommun=area)
     position_file = st.review_file(config.purge.data_dir, area or "region")
     done_through = 0 if restart else st.review_position(position_file)

@@ -14,7 +14,7 @@ Callers import from here; the names below are the package's public face.
 from .auth import TICKET_CLAIM, SuperOfficeAuth, SystemUserAuth, auth_for
 from .client import ApiRequest, RateLimiter, RequestStats, SuperOfficeClient
 from .redact import RedactSecrets
-from .tenant import TenantState
+from .tenant import TenantState, login_host
 from .values import format_datetime, parse_datetime, primary_key
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "SystemUserAuth",
     "TenantState",
     "auth_for",
+    "login_host",
     "format_datetime",
     "parse_datetime",
     "primary_key",

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from ..config import Secrets, SuperOfficeSettings
 from ..errors import AuthError, ConfigError
 from ..files import write_atomically
+from .oidc import OidcClient, Session, signing_key
 from .values import parse_datetime
 
 logger = logging.getLogger("ta_steget_cli.superoffice")
@@ -238,7 +239,7 @@ class SystemUserAuth(SuperOfficeAuth):
     def _ticket_from_jwt(self, token: str) -> str:
         jwks = self._host.call_login("GET", JWKS_PATH, "login:jwks")
         try:
-            key = _signing_key(jwks, token)
+            key = signing_key(jwks, token)
             claims = jwt.decode(
                 token,
                 key,
@@ -265,8 +266,63 @@ class SystemUserAuth(SuperOfficeAuth):
         return ticket
 
 
+class SessionKeeper(Protocol):
+    """Where a personal login is kept between runs (the OS keyring: `keychain.LoginStore`)."""
+
+    def load(self) -> Session | None: ...
+
+    def save(self, session: Session) -> None: ...
+
+
+class UserAuth(SuperOfficeAuth):
+    """A person's own login (`tasteget login`): the access token as a Bearer, refreshed
+    silently shortly before it expires, and once more when SuperOffice answers 401 to it."""
+
+    mode = "user"
+    hint = "your personal login (run 'tasteget login')"
+    requires_response_body = True
+
+    def __init__(self, secrets: Secrets, oidc: OidcClient, keeper: SessionKeeper) -> None:
+        super().__init__(secrets)
+        self._oidc = oidc
+        self._keeper = keeper
+        self._session: Session | None = None
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers.update(self.headers())
+        response = yield request
+        if response.status_code == 401:
+            logger.debug("access token refused; refreshing it")
+            self._refresh(self.session())
+            request.headers.update(self.headers())
+            yield request
+
+    def headers(self) -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {self.session().access_token}"}
+        # A native app's user token needs no app token; send one only when it is configured.
+        app_token = self.secrets.get("TASTEGET_APP_TOKEN")
+        if app_token:
+            headers["SO-AppToken"] = app_token
+        return headers
+
+    def session(self) -> Session:
+        """The current login, refreshed first when its access token is (nearly) spent."""
+        if self._session is None:
+            self._session = self._keeper.load()
+            if self._session is None:
+                raise AuthError("you are not signed in to SuperOffice; run 'tasteget login'")
+        if not self._session.fresh(self._oidc.now()):
+            self._refresh(self._session)
+        assert self._session is not None
+        return self._session
+
+    def _refresh(self, old: Session) -> None:
+        self._session = self._oidc.refresh(old)
+        self._keeper.save(self._session)
+
+
 AUTH_CLASSES: dict[str, type[SuperOfficeAuth]] = {
-    cls.mode: cls for cls in (SystemUserAuth, TicketAuth, BearerAuth, BasicAuth)
+    cls.mode: cls for cls in (UserAuth, SystemUserAuth, TicketAuth, BearerAuth, BasicAuth)
 }
 
 
@@ -275,26 +331,21 @@ def auth_for(
     secrets: Secrets,
     host: LoginHost,
     utcnow: Callable[[], datetime],
+    logins: tuple[OidcClient, SessionKeeper] | None = None,
 ) -> SuperOfficeAuth:
     """The Auth for `[superoffice] auth`."""
     if settings.auth == SystemUserAuth.mode:
         return SystemUserAuth(settings, secrets, host, utcnow)
+    if settings.auth == UserAuth.mode:
+        if logins is None:
+            raise ConfigError("auth = user needs [superoffice] client_id (the native app's id)")
+        return UserAuth(secrets, *logins)
     cls = AUTH_CLASSES.get(settings.auth)
     if cls is None:
         raise ConfigError(
             f"[superoffice] auth = {settings.auth!r} is not one of {', '.join(AUTH_CLASSES)}"
         )
     return cls(secrets)
-
-
-def _signing_key(jwks: Any, token: str) -> Any:
-    """The JWKS key that signed `token`: by kid, or the only RSA key when the token names none."""
-    keyset = jwt.PyJWKSet.from_dict(jwks)
-    kid = jwt.get_unverified_header(token).get("kid")
-    for candidate in keyset.keys:
-        if kid is None or candidate.key_id == kid:
-            return candidate.key
-    raise ValueError(f"no key {kid!r} in SuperOffice's JWKS")
 
 
 def _load_private_key(path: Path) -> rsa.RSAPrivateKey:

@@ -25,15 +25,18 @@ from ..config import Secrets, SuperOfficeSettings
 from ..errors import (
     ApiError,
     AuthError,
+    BadRequest,
     ConfigError,
     NotFound,
     TenantUnavailable,
     TransientError,
 )
+from ..rights import ADMIN_RIGHT, Principal
 from .answers import Action, Verdict, classify
 from .archive import Paginator
-from .auth import SuperOfficeAuth, auth_for
-from .tenant import TenantState, check_url, parse_state
+from .auth import SessionKeeper, SuperOfficeAuth, UserAuth, auth_for
+from .oidc import OidcClient, Session, browser_login
+from .tenant import TenantState, check_url, login_host, parse_state
 
 logger = logging.getLogger("ta_steget_cli.superoffice")
 
@@ -136,6 +139,7 @@ class SuperOfficeClient:
         monotonic: Callable[[], float] = time.monotonic,
         utcnow: Callable[[], datetime] = _utcnow,
         rng: random.Random | None = None,
+        logins: SessionKeeper | None = None,
     ) -> None:
         self.settings = settings
         self.secrets = secrets
@@ -153,17 +157,40 @@ class SuperOfficeClient:
             headers={"User-Agent": "tasteget"},
             event_hooks={"request": [self._on_request], "response": [self._on_response]},
         )
-        self._auth: SuperOfficeAuth = auth_for(settings, secrets, self, utcnow)
+        self._oidc = self._oidc_client(transport, logins)
+        self._keeper = logins
+        oidc_logins = None if self._oidc is None or logins is None else (self._oidc, logins)
+        self._auth: SuperOfficeAuth = auth_for(settings, secrets, self, utcnow, oidc_logins)
         self._state: TenantState | None = None
         if settings.api_url:
             check_url(settings.api_url, "api_url", self._any_url)
-        elif not settings.tenant:
+        elif not settings.tenant and settings.auth != UserAuth.mode:
             raise ConfigError("[superoffice] needs api_url, or tenant to resolve it")
+
+    def _oidc_client(
+        self, transport: httpx.BaseTransport | None, logins: SessionKeeper | None
+    ) -> OidcClient | None:
+        """The OpenID Connect side of a personal login (auth = user), on its own connection:
+        its calls go to the login host, outside the API's rate limit and retries."""
+        if self.settings.auth != UserAuth.mode or logins is None:
+            return None
+        if not self.settings.client_id:
+            raise ConfigError("auth = user needs [superoffice] client_id (the native app's id)")
+        http = httpx.Client(
+            transport=transport,
+            timeout=self.settings.timeout_seconds,
+            follow_redirects=False,
+            headers={"User-Agent": "tasteget"},
+        )
+        clock = lambda: self._utcnow().timestamp()  # noqa: E731
+        return OidcClient(http, self.login_base, self.settings.client_id, clock)
 
     # -- lifecycle
 
     def close(self) -> None:
         self._http.close()
+        if self._oidc is not None:
+            self._oidc.close()
 
     def __enter__(self) -> SuperOfficeClient:
         return self
@@ -175,14 +202,15 @@ class SuperOfficeClient:
 
     @property
     def login_base(self) -> str:
-        base = self.settings.login_url or f"https://{self.settings.environment}.superoffice.com"
-        return check_url(base.rstrip("/"), "login_url", self._any_url)
+        return check_url(login_host(self.settings), "login_url", self._any_url)
 
     @property
     def api_url(self) -> str:
         """The tenant's API root (ends in /api), resolved via /api/state when not configured."""
         if self.settings.api_url:
             return self.settings.api_url.rstrip("/")
+        if isinstance(self._auth, UserAuth) and not self.settings.tenant:
+            return self._auth.session().identity.webapi_url
         return self._resolved_state(force=False).api
 
     @property
@@ -193,7 +221,41 @@ class SuperOfficeClient:
     @property
     def tenant_id(self) -> str:
         """Ties plans to a tenant: the context identifier, else the configured api_url."""
+        if isinstance(self._auth, UserAuth) and not self.settings.tenant:
+            return self._auth.session().identity.tenant
         return self.settings.tenant or self.api_url
+
+    # -- a person's own login
+
+    def sign_in(
+        self,
+        open_browser: Callable[[str], bool],
+        show_url: Callable[[str], None],
+        timeout: float,
+    ) -> Session:
+        """`tasteget login`: the browser login; the session is kept for later runs."""
+        oidc, keeper = self._personal_login()
+        session = browser_login(oidc, self.settings.tenant, open_browser, show_url, timeout)
+        keeper.save(session)
+        return session
+
+    def sign_out(self, forget: Callable[[], Session | None]) -> bool:
+        """`tasteget logout`: forgets the kept login and asks SuperOffice to revoke it."""
+        oidc, _keeper = self._personal_login()
+        session = forget()
+        if session is None:
+            return False
+        if not oidc.revoke(session.refresh_token):
+            logger.warning("SuperOffice was not asked to revoke the login; it was forgotten here")
+        return True
+
+    def _personal_login(self) -> tuple[OidcClient, SessionKeeper]:
+        if self._oidc is None or self._keeper is None:
+            raise ConfigError(
+                f'tasteget login needs [superoffice] auth = "user" (found {self.settings.auth!r})'
+                " and client_id"
+            )
+        return self._oidc, self._keeper
 
     def tenant_state(self) -> TenantState | None:
         """The tenant's /api/state answer; None when api_url is configured directly."""
@@ -467,6 +529,40 @@ class SuperOfficeClient:
     def current_principal(self) -> dict[str, Any]:
         shown = "/v1/User/currentPrincipal"
         return _expect_dict(self._call(ApiRequest("GET", shown, "user:principal")), shown)
+
+    def function_rights(self) -> tuple[str, ...] | None:
+        """The signed-in user's functional rights; None where the server has no Sentry agent."""
+        shown = "/v1/Agents/Sentry/GetFunctionRights"
+        try:
+            body = self._call(ApiRequest("POST", shown, "sentry:rights"))
+        except (BadRequest, NotFound):
+            return None
+        if not isinstance(body, list):
+            raise ApiError(f"SuperOffice's answer to {shown} is not a list")
+        return tuple(str(right) for right in body)
+
+    def principal(self) -> Principal:
+        """Who the credentials belong to and whether they are an administrator."""
+        me = self.current_principal()
+        rights = self.function_rights()
+        claimed = (
+            isinstance(self._auth, UserAuth) and self._auth.session().identity.is_administrator
+        )
+        is_system = me.get("UserType") == "SystemAssociate"
+        associate = me.get("AssociateId")
+        return Principal(
+            associate_id=associate if isinstance(associate, int) else None,
+            login=str(me.get("UserName") or ""),
+            full_name=str(me.get("FullName") or ""),
+            tenant=str(me.get("ContextIdentifier") or self.tenant_id),
+            user_type=str(me.get("UserType") or ""),
+            role=str(me["RoleName"]) if me.get("RoleName") else None,
+            function_rights=rights or (),
+            # Without a Sentry agent, only the system user is known to be allowed everything.
+            is_administrator=claimed
+            or ADMIN_RIGHT in (rights or ())
+            or (rights is None and is_system),
+        )
 
 
 # ---------------------------------------------------------------- helpers

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..config import SuperOfficeSettings
 from ..errors import ApiError, ConfigError
 from .values import parse_datetime
 
@@ -28,6 +29,12 @@ class TenantState:
     @property
     def usable(self) -> bool:
         return self.state in RUNNING_STATES
+
+
+def login_host(settings: SuperOfficeSettings) -> str:
+    """The login host: `login_url`, else the environment's un-numbered host (never sod2...)."""
+    base = settings.login_url or f"https://{settings.environment}.superoffice.com"
+    return base.rstrip("/")
 
 
 def parse_state(body: Any, tenant: str, any_url: bool) -> TenantState:

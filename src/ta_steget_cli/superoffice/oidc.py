@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 import jwt
 
-from .errors import AuthError
+from ..errors import AuthError
 
 CLAIMS = "http://schemes.superoffice.net/identity/"
 DISCOVERY_PATH = "/login/.well-known/openid-configuration"
@@ -85,15 +85,11 @@ class OidcClient:
         self._endpoints: Endpoints | None = None
         self._jwks: dict[str, Any] | None = None
 
-    # -- requests the caller sends (so that httpx.Auth flows can yield them too)
+    def now(self) -> float:
+        return self._clock()
 
-    def refresh_request(self, refresh_token: str) -> httpx.Request:
-        form = {
-            "grant_type": "refresh_token",
-            "client_id": self.client_id,
-            "refresh_token": refresh_token,
-        }
-        return self._http.build_request("POST", self.endpoints().tokens, data=form)
+    def close(self) -> None:
+        self._http.close()
 
     def session_from(
         self, response: httpx.Response, nonce: str | None, old: Session | None = None
@@ -123,7 +119,7 @@ class OidcClient:
         lifetime = _seconds(body.get("expires_in"), default=3600)
         return Session(access, self._clock() + lifetime, refresh, identity)
 
-    # -- discovery and validation
+    # -- answers, discovery and validation
 
     def endpoints(self) -> Endpoints:
         if self._endpoints is None:
@@ -144,7 +140,7 @@ class OidcClient:
         """The id_token's identity, once its signature, issuer, audience, expiry and nonce hold."""
         endpoints = self.endpoints()
         try:
-            key = _signing_key(self._keyset(), id_token)
+            key = signing_key(self._keyset(), id_token)
             claims = jwt.decode(
                 id_token,
                 key,
@@ -216,8 +212,13 @@ class OidcClient:
         return session
 
     def refresh(self, old: Session) -> Session:
+        form = {
+            "grant_type": "refresh_token",
+            "client_id": self.client_id,
+            "refresh_token": old.refresh_token,
+        }
         try:
-            response = self._http.send(self.refresh_request(old.refresh_token))
+            response = self._http.post(self.endpoints().tokens, data=form)
         except httpx.HTTPError as exc:
             raise AuthError(f"cannot reach SuperOffice's tokens endpoint ({exc})") from None
         return self.session_from(response, None, old)
@@ -397,7 +398,8 @@ def _identity(claims: dict[str, Any]) -> Identity:
     )
 
 
-def _signing_key(jwks: dict[str, Any], token: str) -> Any:
+def signing_key(jwks: Any, token: str) -> Any:
+    """The JWKS key that signed `token`: by kid, or the only key when the token names none."""
     keyset = jwt.PyJWKSet.from_dict(jwks)
     kid = jwt.get_unverified_header(token).get("kid")
     for candidate in keyset.keys:
