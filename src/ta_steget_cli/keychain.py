@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .files import write_atomically
-from .superoffice.oidc import Identity, Session
+from .models import Identity, Session
 
 SERVICE = "tasteget"
 

@@ -57,3 +57,32 @@ class PurgeCandidate:
     registered: date | None
     last_activity: date | None
     kommuner: tuple[str, ...] = field(default=())
+
+
+# A refreshed token is fetched this long before the old one runs out, so that a call that
+# starts just before the expiry is not sent with a token that dies on the way.
+EXPIRY_MARGIN_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who signed in, from the id_token's claims. Not secret: kept beside the keyring entry."""
+
+    tenant: str
+    webapi_url: str
+    associate_id: int | None
+    is_administrator: bool
+    email: str | None
+
+
+@dataclass(frozen=True)
+class Session:
+    """What a login leaves: the tokens (secrets, for the keyring) and the identity."""
+
+    access_token: str
+    expires_at: float  # epoch seconds
+    refresh_token: str
+    identity: Identity
+
+    def fresh(self, now: float) -> bool:
+        return now < self.expires_at - EXPIRY_MARGIN_SECONDS

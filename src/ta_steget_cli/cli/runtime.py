@@ -30,8 +30,8 @@ from ..workdays import today_stockholm
 
 if TYPE_CHECKING:
     from ..keychain import LoginStore
+    from ..models import Session
     from ..superoffice import SuperOfficeClient
-    from ..superoffice.oidc import Session
 
 log = logging.getLogger("ta_steget_cli.cli")
 
@@ -194,7 +194,7 @@ class Runtime:
 def _no_sandbox_login() -> str:
     return _(
         "--sandbox runs in this process without a browser login; start 'tasteget sandbox serve'"
-        " and sign in to it with a config whose [superoffice] auth is \"user\""
+        ' and sign in to it with a config whose [superoffice] auth is "user"'
     )
 
 

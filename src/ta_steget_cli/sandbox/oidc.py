@@ -18,18 +18,24 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from . import ids
-from .auth import JWT_KID
+from .auth import JWT_KID, KeyPair
 
-if TYPE_CHECKING:
-    from .api import Request
-    from .tenant import SandboxTenant
+
+class Request(Protocol):
+    """What this module reads of api.Request (api.py imports this module, not the reverse)."""
+
+    method: str
+    query: str
+    body: bytes
+    base_url: str
+
 
 # (status, body, content type): api.py turns it into its Response, so this module needs no
 # import of api.py, which imports it.
@@ -104,6 +110,17 @@ class OidcProvider:
     def expire_access_tokens(self) -> None:
         for entry in self.access.values():
             entry.expires = 0
+
+
+class SandboxTenant(Protocol):
+    """What this module needs of the tenant (tenant.py imports this module, not the reverse)."""
+
+    oidc: OidcProvider
+
+    def now(self) -> datetime: ...
+
+    @property
+    def keys(self) -> KeyPair: ...
 
 
 def route(tenant: SandboxTenant, request: Request, lowered: str) -> Answer | None:

@@ -28,8 +28,8 @@ __all__ = [
     "SystemUserAuth",
     "TenantState",
     "auth_for",
-    "login_host",
     "format_datetime",
+    "login_host",
     "parse_datetime",
     "primary_key",
 ]

@@ -28,7 +28,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from ..config import Secrets, SuperOfficeSettings
 from ..errors import AuthError, ConfigError
 from ..files import write_atomically
-from .oidc import OidcClient, Session, signing_key
+from ..models import Session
+from .oidc import OidcClient, signing_key
 from .values import parse_datetime
 
 logger = logging.getLogger("ta_steget_cli.superoffice")

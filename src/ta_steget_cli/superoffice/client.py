@@ -31,11 +31,12 @@ from ..errors import (
     TenantUnavailable,
     TransientError,
 )
+from ..models import Session
 from ..rights import ADMIN_RIGHT, Principal
 from .answers import Action, Verdict, classify
 from .archive import Paginator
 from .auth import SessionKeeper, SuperOfficeAuth, UserAuth, auth_for
-from .oidc import OidcClient, Session, browser_login
+from .oidc import OidcClient, browser_login
 from .tenant import TenantState, check_url, login_host, parse_state
 
 logger = logging.getLogger("ta_steget_cli.superoffice")
