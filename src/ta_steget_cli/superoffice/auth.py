@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from ..config import Secrets, SuperOfficeSettings
 from ..errors import AuthError, ConfigError
 from ..files import write_atomically
+from ..i18n import _
 from ..models import Session
 from .oidc import OidcClient, signing_key
 from .values import parse_datetime
@@ -311,7 +312,7 @@ class UserAuth(SuperOfficeAuth):
         if self._session is None:
             self._session = self._keeper.load()
             if self._session is None:
-                raise AuthError("you are not signed in to SuperOffice; run 'tasteget login'")
+                raise AuthError(_("you are not signed in to SuperOffice; run 'tasteget login'"))
         if not self._session.fresh(self._oidc.now()):
             self._refresh(self._session)
         assert self._session is not None

@@ -26,6 +26,7 @@ import httpx
 import jwt
 
 from ..errors import AuthError
+from ..i18n import _
 from ..models import Identity, Session
 
 CLAIMS = "http://schemes.superoffice.net/identity/"
@@ -72,11 +73,16 @@ class OidcClient:
         body = _json(response)
         if response.status_code != 200 or not isinstance(body, dict):
             reason = body.get("error_description") or body.get("error") if body else None
-            what = "refresh the login" if old is not None else "finish the login"
-            raise AuthError(
-                f"SuperOffice would not {what} ({reason or f'HTTP {response.status_code}'});"
-                " run 'tasteget login' again"
-            )
+            why = reason or f"HTTP {response.status_code}"
+            if old is not None:
+                text = _(
+                    "SuperOffice would not refresh the login ({why}); run 'tasteget login' again"
+                )
+            else:
+                text = _(
+                    "SuperOffice would not finish the login ({why}); run 'tasteget login' again"
+                )
+            raise AuthError(text.format(why=why))
         access = body.get("access_token")
         if not isinstance(access, str) or not access:
             raise AuthError("SuperOffice's token answer holds no access token")
@@ -124,12 +130,14 @@ class OidcClient:
                 options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
             )
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
-            raise AuthError(f"SuperOffice's id_token did not validate ({exc})") from None
+            raise AuthError(
+                _("SuperOffice's id_token did not validate ({why})").format(why=exc)
+            ) from None
         exp = claims.get("exp")
         if not isinstance(exp, int | float) or self._clock() > exp + LEEWAY_SECONDS:
-            raise AuthError("SuperOffice's id_token has expired; check this machine's clock")
+            raise AuthError(_("SuperOffice's id_token has expired; check this machine's clock"))
         if nonce is not None and claims.get("nonce") != nonce:
-            raise AuthError("SuperOffice's id_token answers another login (nonce mismatch)")
+            raise AuthError(_("SuperOffice's id_token answers another login (nonce mismatch)"))
         return _identity(claims)
 
     def _keyset(self) -> dict[str, Any]:
@@ -179,10 +187,11 @@ class OidcClient:
             raise AuthError(f"cannot reach SuperOffice's tokens endpoint ({exc})") from None
         session = self.session_from(response, request.nonce)
         if request.tenant and session.identity.tenant.casefold() != request.tenant.casefold():
-            raise AuthError(
-                f"you signed in to tenant {session.identity.tenant}, not {request.tenant};"
-                " run 'tasteget login' again and choose the right one"
+            text = _(
+                "you signed in to tenant {signed}, not {wanted}; run 'tasteget login' again and"
+                " choose the right one"
             )
+            raise AuthError(text.format(signed=session.identity.tenant, wanted=request.tenant))
         return session
 
     def refresh(self, old: Session) -> Session:
@@ -308,16 +317,19 @@ class Listener:
 
     def wait(self, state: str, timeout: float) -> str:
         if not self._done.wait(timeout):
-            raise AuthError(
-                f"no answer from the browser within {timeout:g} seconds; run 'tasteget login'"
-                " again (the address to open is printed above)"
+            text = _(
+                "no answer from the browser within {seconds} seconds; run 'tasteget login' again"
+                " (the address to open is printed above)"
             )
+            raise AuthError(text.format(seconds=f"{timeout:g}"))
         fields = self._answer.fields or {}
         if "error" in fields:
             reason = fields.get("error_description") or fields["error"]
-            raise AuthError(f"the login was cancelled or refused ({reason})")
+            raise AuthError(_("the login was cancelled or refused ({why})").format(why=reason))
         if not secrets.compare_digest(fields.get("state", ""), state):
-            raise AuthError("the login answer belongs to another login (state mismatch); refused")
+            raise AuthError(
+                _("the login answer belongs to another login (state mismatch); refused")
+            )
         code = fields.get("code")
         if not code:
             raise AuthError("the login answer holds no code")
