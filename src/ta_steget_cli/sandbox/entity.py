@@ -8,8 +8,8 @@ from typing import Any
 
 from . import ids
 from .encoded import decode_date, encode_datetime, encode_udf_date, fraction_text
-from .realism import Realism, localized
 from .oidc import LoginUser
+from .realism import Realism, localized
 from .records import FORM, NEVER, SYSTEM, USERS, Person, iso
 
 PERSINT: dict[int, str] = {
