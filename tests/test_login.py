@@ -115,7 +115,10 @@ def test_login_then_commands_run_as_that_person_without_any_secret_in_the_enviro
     assert who.returncode == 0, who.stderr
     assert "Elin Nyberg (ELNY)" in who.stdout
     assert "Cust00000" in who.stdout
-    assert "Administrator" in who.stdout and "no" in who.stdout.split("Administrator")[1]
+    rows = {k.strip(): v.strip() for k, v in (x.rsplit("  ", 1) for x in who.stdout.splitlines())}
+    assert rows["Administrator"] == "no"
+    assert rows["May delete persons (purge)"] == "no"
+    assert rows["May change persons"] == "yes"
 
     listing = desk.run("overdue", "--kommun", "Krokom", "--as-of", AS_OF.isoformat(), "-f", "json")
     assert listing.returncode == 0, listing.stderr
@@ -174,6 +177,7 @@ def test_an_administrator_may_purge(desk: Desk, tmp_path: Path) -> None:
     assert desk.login("ADMN").returncode == 0
     who = desk.run("whoami")
     assert "Alva Adminsson (ADMN)" in who.stdout
+    assert who.stdout.splitlines()[-1].split()[-1] == "yes"  # may delete persons
     plan = tmp_path / "plan.json"
     assert desk.run("purge", "--dry-run", "--as-of", AS_OF.isoformat(), "--plan-out", str(plan))
     applied = desk.run("purge", "--plan", str(plan), "--yes")

@@ -89,6 +89,7 @@ def whoami(ctx: typer.Context) -> None:
     """
     runtime: Runtime = ctx.obj
     principal = runtime.client().principal()
+    roles = runtime.config.purge.roles
     yes, no = _("yes"), _("no")
     lines = [
         (_("User"), f"{principal.full_name} ({principal.login})"),
@@ -96,7 +97,7 @@ def whoami(ctx: typer.Context) -> None:
         (_("Signed in with"), runtime.config.superoffice.auth),
         (_("Administrator"), yes if principal.is_administrator else no),
         (_("May change persons"), yes if principal.may_write else no),
-        (_("May delete persons (purge)"), yes if principal.may_delete else no),
+        (_("May delete persons (purge)"), yes if principal.may_delete(roles) else no),
     ]
     width = max(len(label) for label, _value in lines)
     for label, value in lines:

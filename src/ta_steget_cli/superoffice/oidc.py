@@ -378,7 +378,7 @@ def _identity(claims: dict[str, Any]) -> Identity:
     return Identity(
         tenant=tenant,
         webapi_url=webapi.rstrip("/"),
-        associate_id=int(associate) if str(associate or "").isdigit() else None,
+        associate_id=int(str(associate)) if str(associate or "").isdigit() else None,
         is_administrator=str(claims.get(CLAIMS + "is_administrator", "")).lower() == "true",
         email=str(email) if email else None,
     )
