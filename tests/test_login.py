@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -251,3 +252,59 @@ def test_the_listener_refuses_an_answer_from_another_machine() -> None:
         status, _text = listener.receive("127.0.0.1", "GET", {"code": "x", "state": "s"})
         assert status == 405
         assert listener.redirect_uri == f"http://127.0.0.1:{listener.port}"
+
+
+def test_doctor_says_who_is_signed_in_and_what_they_may_do(desk: Desk) -> None:
+    assert desk.login("ELNY").returncode == 0
+
+    out = desk.run("doctor")
+
+    line = next(x for x in out.stdout.splitlines() if "credentials" in x)
+    assert line.startswith("ok")
+    assert "signed in as ELNY (associate 15)" in line
+    assert "may change persons: yes; may delete persons (purge, undo): no" in line
+
+
+def test_secrets_kept_in_the_keyring_are_used_and_the_environment_wins(
+    sandbox_env: Any, tmp_path: Path
+) -> None:
+    env = sandbox_env(SandboxTenant(persons=300, seed=3, today=AS_OF))
+    keyring = tmp_path / "secrets-keyring.json"
+    desk = Desk(env.tenant, env.server, env.config_path, keyring, tmp_path / "home")
+    # auth = "ticket": the ticket and app token come from the keyring, not the environment.
+    for name, value in (("TASTEGET_TICKET", ids.TICKET), ("app_token", ids.APP_TOKEN)):
+        stored = subprocess.run(
+            [sys.executable, "-c", ENTRY, "secrets", "set", name],
+            input=value + "\n",
+            capture_output=True,
+            text=True,
+            env={
+                **os.environ,
+                "TASTEGET_TEST_KEYRING": str(keyring),
+                "PYTHON_KEYRING_BACKEND": BACKEND,
+            },
+            timeout=60,
+        )
+        assert stored.returncode == 0, stored.stderr
+    assert set(desk.keyring_entries()) == {
+        "tasteget/TASTEGET_TICKET",
+        "tasteget/TASTEGET_APP_TOKEN",
+    }
+    assert desk.keyring_entries()["tasteget/TASTEGET_TICKET"] == ids.TICKET  # no line end kept
+
+    listed = desk.run("secrets", "list")
+    assert "TASTEGET_TICKET" in listed.stdout and ids.TICKET not in listed.stdout
+    assert desk.run("doctor").returncode == 0
+    wrong = desk.run("doctor", TASTEGET_TICKET="7T:bm90LXRoZS1yaWdodC10aWNrZXQ=")
+    assert wrong.returncode == 4  # the environment wins over the keyring
+
+    assert desk.run("secrets", "unset", "TASTEGET_TICKET").returncode == 0
+    assert "tasteget/TASTEGET_TICKET" not in desk.keyring_entries()
+    assert desk.run("doctor").returncode == 2  # no ticket anywhere now: a config error
+
+
+def test_secrets_set_refuses_an_unknown_name(desk: Desk) -> None:
+    out = desk.run("secrets", "set", "OSLO")
+
+    assert out.returncode == 2
+    assert out.stderr.startswith("tasteget: NAME: found 'OSLO', expected one of TASTEGET_")

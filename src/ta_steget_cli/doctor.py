@@ -9,6 +9,8 @@ from typing import Any, Protocol
 
 from .config import Config
 from .errors import TastegetError
+from .i18n import _
+from .rights import Principal
 
 
 @dataclass(frozen=True)
@@ -21,7 +23,7 @@ class Check:
 
 class DoctorSource(Protocol):
     def tenant_state(self) -> Any: ...
-    def current_principal(self) -> dict[str, Any]: ...
+    def principal(self) -> Principal: ...
     def mdo_list(self, name: str) -> list[dict[str, Any]]: ...
     def udef_layout(self) -> list[dict[str, Any]]: ...
     def list_items(self, list_id: int) -> list[dict[str, Any]]: ...
@@ -49,7 +51,7 @@ def _live_ids(items: list[dict[str, Any]]) -> dict[int, str]:
     return out
 
 
-def connection_checks(source: DoctorSource) -> Iterator[Check]:
+def connection_checks(source: DoctorSource, roles: tuple[str, ...] = ()) -> Iterator[Check]:
     def state() -> str:
         found = source.tenant_state()
         if found is None:
@@ -59,8 +61,17 @@ def connection_checks(source: DoctorSource) -> Iterator[Check]:
     yield _attempt("tenant", state)
 
     def principal() -> str:
-        who = source.current_principal()
-        return "signed in as associate " + str(who.get("AssociateId", who.get("Associate", "?")))
+        who = source.principal()
+        yes, no = _("yes"), _("no")
+        return _(
+            "signed in as {login} (associate {id}); may change persons: {write};"
+            " may delete persons (purge, undo): {delete}"
+        ).format(
+            login=who.login or who.full_name,
+            id=who.associate_id,
+            write=yes if who.may_write else no,
+            delete=yes if who.may_delete(roles) else no,
+        )
 
     yield _attempt("credentials", principal)
 
@@ -128,7 +139,7 @@ def list_item_checks(
 
 def run_checks(source: DoctorSource, config: Config) -> list[Check]:
     """Every check, in order; stops after the connection checks if they fail."""
-    checks = list(connection_checks(source))
+    checks = list(connection_checks(source, config.purge.roles))
     if not all(c.ok for c in checks):
         return checks
     checks += interest_checks(source, config)
