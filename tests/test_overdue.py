@@ -335,7 +335,14 @@ def test_table_in_swedish_with_count_caption(awkward: tuple[Any, dict[str, int]]
     result = env.run("overdue", "-k", "Berg", "--as-of", "2026-03-18", "-f", "table")
     assert result.exit_code == 0, result.stderr
     out = result.stdout
-    for heading in ("Dagar", "Namn", "Kontaktväg", "Telefon / e-post", "Svar senast"):
+    for heading in (
+        "Arbetsdagar sen",
+        "Registrerad",
+        "Namn",
+        "Kontaktväg",
+        "Telefon / e-post",
+        "Svar senast",
+    ):
         assert heading in out
     # Markup-like names are shown as they are, never read as rich markup.
     assert '=HYPERLINK("http://evil.example") [/x]' in out

@@ -11,15 +11,21 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
+import shutil
+import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, fields, is_dataclass
 from datetime import date, datetime
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any
 
+from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -48,6 +54,7 @@ class Column:
     en: str
     justify: str = "left"
     number_format: str | None = None  # an Excel number format, e.g. "0%" for a share
+    wrap: bool = True  # False: a line is never wrapped (a phone number with spaces)
 
     def heading(self, lang: str) -> str:
         return self.en if lang == "en" else self.sv
@@ -158,6 +165,123 @@ def to_csv(records: Sequence[Mapping[str, Any]], columns: Sequence[Column]) -> s
 RowStyle = Callable[[Mapping[str, Any]], str | None]
 
 
+# ---------------------------------------------------------------- tables for people
+#
+# Every column is as wide as its longest word (a column that must not wrap: its longest line),
+# so no word, date, id or e-mail address is ever broken. When even that is too wide for the
+# terminal, columns leave in a stated order (`drop`; by default the last first, never the first)
+# and the caption says which.
+
+# The table has a rule under the headings and no frame: three spaces between columns, none at
+# the edges (a frame would cost two to three more columns per column on an 80-column terminal).
+_BETWEEN = 3
+
+
+def _overhead(columns: int) -> int:
+    return _BETWEEN * max(columns - 1, 0)
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+def _span(text: str, wrap: bool) -> tuple[int, int]:
+    """(narrowest, widest) a cell's text can be shown in without breaking a word, or a line
+    when it must not wrap."""
+    lines = text.splitlines() or [""]
+    widest = max(cell_len(line) for line in lines)
+    if not wrap:
+        return widest, widest
+    return max((cell_len(w) for w in _words(text)), default=0), widest
+
+
+def column_spans(
+    records: Sequence[Mapping[str, Any]], columns: Sequence[Column], lang: str
+) -> list[tuple[int, int]]:
+    spans = []
+    for col in columns:
+        narrow, wide = _span(col.heading(lang), wrap=True)
+        for record in records:
+            n, w = _span(cell_text(record.get(col.key)), col.wrap)
+            narrow, wide = max(narrow, n), max(wide, w)
+        spans.append((max(narrow, 1), max(wide, 1)))
+    return spans
+
+
+def fit_widths(spans: Sequence[tuple[int, int]], width: int | None) -> list[int] | None:
+    """Each column's width so the table fits `width` (None: no limit) with no word broken;
+    None when even the narrowest table is wider. The columns with the most room to give shrink
+    first."""
+    widths = [wide for _narrow, wide in spans]
+    if width is None:
+        return widths
+    room = width - _overhead(len(spans))
+    if sum(narrow for narrow, _wide in spans) > room:
+        return None
+    for _step in range(sum(widths) - room):
+        i = max(range(len(widths)), key=lambda k: widths[k] - spans[k][0])
+        widths[i] -= 1
+    return widths
+
+
+def drop_order(columns: Sequence[Column], drop: Sequence[str] | None) -> list[str]:
+    """`drop` as given; by default the last column first, never the first."""
+    if drop is not None:
+        return list(drop)
+    return [c.key for c in reversed(columns[1:])]
+
+
+def fitted_table(
+    records: Sequence[Mapping[str, Any]],
+    columns: Sequence[Column],
+    *,
+    lang: str,
+    width: int | None,
+    drop: Sequence[str] | None = None,
+    title: str | None = None,
+    footer: str | None = None,
+    row_style: RowStyle | None = None,
+) -> Table:
+    """The table at `width`: columns leave in `drop` order until the rest fit unbroken."""
+    shown = list(columns)
+    leaving = [k for k in drop_order(columns, drop) if any(c.key == k for c in columns)]
+    dropped: list[Column] = []
+    while (widths := fit_widths(column_spans(records, shown, lang), width)) is None and leaving:
+        key = leaving.pop(0)
+        dropped += [c for c in shown if c.key == key]
+        shown = [c for c in shown if c.key != key]
+    if widths is None:  # even one column is too wide: let it fold rather than cut it off
+        widths = [None] * len(shown)  # type: ignore[list-item]
+    if dropped:
+        note = _(
+            "Not shown, to fit {width} columns: {names} (a wider window, or --format xlsx, "
+            "shows them)"
+        ).format(width=width, names=", ".join(c.heading(lang) for c in dropped))
+        footer = f"{footer}\n{note}" if footer else note
+    table = Table(
+        title=title,
+        caption=footer,
+        caption_justify="left",
+        expand=False,
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+    )
+    for col, w in zip(shown, widths, strict=True):
+        table.add_column(
+            col.heading(lang),
+            justify=col.justify,
+            width=w,
+            no_wrap=not col.wrap,
+            overflow="fold",  # type: ignore[arg-type]
+        )
+    for record in records:
+        style = row_style(record) if row_style else None
+        # Register text is data, never markup: a name like "Anna [/x]" must print as it is.
+        table.add_row(*(escape(cell_text(record.get(c.key))) for c in shown), style=style)
+    return table
+
+
 def to_table(
     records: Sequence[Mapping[str, Any]],
     columns: Sequence[Column],
@@ -167,14 +291,79 @@ def to_table(
     footer: str | None = None,
     row_style: RowStyle | None = None,
 ) -> Table:
-    table = Table(title=title, caption=footer, caption_justify="left", expand=False)
-    for col in columns:
-        table.add_column(col.heading(lang), justify=col.justify, overflow="fold")  # type: ignore[arg-type]
-    for record in records:
-        style = row_style(record) if row_style else None
-        # Register text is data, never markup: a name like "Anna [/x]" must print as it is.
-        table.add_row(*(escape(cell_text(record.get(c.key))) for c in columns), style=style)
-    return table
+    """The whole table, however wide (for a file)."""
+    return fitted_table(
+        records, columns, lang=lang, width=None, title=title, footer=footer, row_style=row_style
+    )
+
+
+# ---------------------------------------------------------------- the pager
+#
+# Long output on a terminal goes through a pager, as git and gh do: $TASTEGET_PAGER, else
+# $PAGER, else less; --no-pager (or an empty TASTEGET_PAGER, or "cat") prints it as it is.
+
+PAGING: ContextVar[bool] = ContextVar("PAGING", default=True)
+
+
+def pager_command() -> str | None:
+    """$TASTEGET_PAGER, else $PAGER, else less (or more on Windows); None: do not page.
+    An empty value or "cat" means no pager, as for git."""
+    for name in ("TASTEGET_PAGER", "PAGER"):
+        value = os.environ.get(name)
+        if value is not None:
+            return None if value.strip() in ("", "cat") else value
+    if shutil.which("less"):
+        return "less"
+    return "more" if os.name == "nt" else None
+
+
+def may_page(console: Console) -> bool:
+    """Paging is on (no --no-pager), both the console and stdout are a terminal, and a pager
+    is there to use."""
+    return (
+        PAGING.get() and console.is_terminal and sys.stdout.isatty() and pager_command() is not None
+    )
+
+
+def show(console: Console, renderable: Any) -> None:
+    """Print to the terminal, through the pager when it is longer than the screen."""
+    if not may_page(console):
+        console.print(renderable)
+        return
+    with console.capture() as capture:
+        console.print(renderable)
+    text = capture.get()
+    if text.count("\n") > console.height:
+        page(text)
+    else:
+        print_text(text)
+
+
+def show_text(text: str) -> None:
+    """JSON or CSV on stdout; through the pager when a person reads it on a terminal."""
+    console = Console()
+    if may_page(console) and text.count("\n") > console.height:
+        page(text)
+    else:
+        print_text(text)
+
+
+def print_text(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def page(text: str) -> None:
+    """`text` through the pager; less as git runs it: quit if one screen, keep colours."""
+    command = pager_command()
+    assert command is not None
+    env = {**os.environ}
+    env.setdefault("LESS", "FRX")
+    encoding = sys.stdout.encoding or "utf-8"
+    try:
+        subprocess.run(command, shell=True, input=text.encode(encoding, "replace"), env=env)
+    except OSError:
+        print_text(text)
 
 
 def render(
@@ -188,8 +377,11 @@ def render(
     footer: str | None = None,
     row_style: RowStyle | None = None,
     console: Console | None = None,
+    drop: Sequence[str] | None = None,
 ) -> None:
-    """Render a listing in the chosen format, to `output` or stdout."""
+    """Render a listing in the chosen format, to `output` or stdout. A table on the terminal
+    fits its width: the columns in `drop` leave in that order (default: the last first) while
+    the rest cannot fit unbroken."""
     chosen = choose_format(fmt, output)
     if chosen is Format.xlsx:
         records = [raw_record(item) for item in items]
@@ -200,19 +392,23 @@ def render(
         text = to_json(records)
     elif chosen is Format.csv:
         text = to_csv(records, columns)
+    elif output is None:
+        console = console or Console()
+        table = fitted_table(
+            records, columns, lang=lang, width=console.width, drop=drop,
+            title=title, footer=footer, row_style=row_style,
+        )  # fmt: skip
+        show(console, table)
+        return
     else:
         table = to_table(
             records, columns, lang=lang, title=title, footer=footer, row_style=row_style
         )
-        if output is None:
-            (console or Console()).print(table)
-            return
-        capture = Console(file=io.StringIO(), width=200, color_system=None)
+        capture = Console(file=io.StringIO(), width=10_000, color_system=None)
         capture.print(table)
-        text = capture.file.getvalue()  # type: ignore[attr-defined]
+        text = "\n".join(line.rstrip() for line in capture.file.getvalue().splitlines()) + "\n"  # type: ignore[attr-defined]
     if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        show_text(text)
     else:
         write_atomically(output, text)
 

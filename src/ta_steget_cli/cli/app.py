@@ -14,6 +14,7 @@ import typer
 
 from .. import __version__
 from ..i18n import _
+from ..output import PAGING
 from .commands import register_commands
 from .group import ClickException, TastegetGroup, report_usage_error
 from .runtime import Runtime
@@ -59,6 +60,14 @@ def root(
         str | None,
         typer.Option("--lang", help="Language of what people read: sv (default) or en."),
     ] = None,
+    no_pager: Annotated[
+        bool,
+        typer.Option(
+            "--no-pager",
+            help="Print long output on the terminal as it is, not through a pager "
+            "($TASTEGET_PAGER, else $PAGER, else less).",
+        ),
+    ] = False,
     version: Annotated[
         bool,
         typer.Option(
@@ -70,6 +79,7 @@ def root(
         raise typer.BadParameter(
             _("found {value!r}, expected sv or en").format(value=lang), param_hint="--lang"
         )
+    PAGING.set(not no_pager)
     handler = _log_handler(verbose)
     runtime = Runtime(
         config_path=config, sandbox=sandbox, verbose=verbose, lang_option=lang, log_handler=handler

@@ -41,16 +41,20 @@ DATA_COLUMNS = (
 # The table puts what a move guide acts on first: how late, who, and how to reach them; the
 # registration date and the spec's separate phone and e-mail keys stay in JSON and CSV.
 TABLE_COLUMNS = (
-    Column("working_days_overdue", "Dagar", "Days", "right"),
+    Column("working_days_overdue", "Arbetsdagar sen", "Working days late", "right"),
     Column("status", "Status", "Status"),
     Column("name", "Namn", "Name"),
     Column("preferred_contact", "Kontaktväg", "Contact by"),
-    Column("contact", "Telefon / e-post", "Phone / e-mail"),
+    Column("contact", "Telefon / e-post", "Phone / e-mail", wrap=False),
     Column("kommuner", "Kommuner", "Municipalities"),
+    Column("registered", "Registrerad", "Registered"),
     Column("due", "Svar senast", "Due"),
     Column("our_contact", "Vår kontakt", "Our contact"),
     Column("person_id", "Id", "Id", "right"),
 )
+# On a narrow terminal these leave first, in this order; how late, who, how to reach them and
+# the id stay.
+TABLE_DROP = ("our_contact", "preferred_contact", "kommuner", "registered", "status", "due")
 
 
 def status_word(status: str) -> str:
@@ -177,6 +181,7 @@ def overdue_command(
             title=title_of(scope, day.isoformat()),
             footer=count,
             row_style=row_style,
+            drop=TABLE_DROP,
         )
         return
     # A workbook is read by people: their words for status and contact way, the spec's columns.
