@@ -22,11 +22,11 @@ from dataclasses import asdict, dataclass, fields, is_dataclass
 from datetime import date, datetime
 from enum import Enum, StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from rich import box
 from rich.cells import cell_len
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.markup import escape
 from rich.table import Table
 
@@ -270,10 +270,10 @@ def fitted_table(
     for col, w in zip(shown, widths, strict=True):
         table.add_column(
             col.heading(lang),
-            justify=col.justify,
+            justify=cast(JustifyMethod, col.justify),
             width=w,
             no_wrap=not col.wrap,
-            overflow="fold",  # type: ignore[arg-type]
+            overflow="fold",
         )
     for record in records:
         style = row_style(record) if row_style else None
