@@ -26,6 +26,9 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    # The data folder (and with it the --sandbox tenant's saved state) is this test's own on
+    # every platform, so no test sees another's changes whatever the order.
+    monkeypatch.setenv("TASTEGET_DATA_DIR", str(home / "data"))
     for name in (*SECRET_NAMES, "TASTEGET_CONFIG"):
         monkeypatch.delenv(name, raising=False)
     return home

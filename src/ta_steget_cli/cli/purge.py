@@ -206,9 +206,10 @@ def dry_run_mode(
         written = j.write_plan(
             service.make_plan(selection, config.purge, client.tenant_id), plan_out
         )
-        _say(err, words["plan_written"].format(n=len(written.persons), path=plan_out))
+        shown = words["plan_written"].format(n=len(written.persons), path=plan_out)
+        _say(err, runtime.hint(shown))
     elif not explicit:
-        _say(err, words["how"])
+        _say(err, runtime.hint(words["how"]))
 
 
 def _table_record(candidate: Any) -> dict[str, Any]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -37,6 +38,17 @@ log = logging.getLogger("ta_steget_cli.cli")
 
 SANDBOX_PERSONS = 3000
 SANDBOX_SEED = 1
+SANDBOX_STARTED_OVER = {
+    "sv": "Sandlådan har börjat om: det sparade läget i {folder} gick inte att läsa in.",
+    "en": "The sandbox has started over: the state saved in {folder} could not be read.",
+}
+
+
+def sandbox_state_dir() -> Path:
+    """Where --sandbox keeps its tenant between commands: the sandbox's data folder."""
+    from ..sandbox.tool_config import sandbox_config
+
+    return sandbox_config().purge.data_dir
 
 
 @dataclass
@@ -112,13 +124,7 @@ class Runtime:
                 self.log_handler.addFilter(RedactSecrets(secrets.all_values()))
             transport = None
             if self.sandbox:
-                from ..sandbox import SandboxTenant
-                from ..sandbox import transport as sandbox_transport
-
-                tenant = SandboxTenant(
-                    persons=SANDBOX_PERSONS, seed=SANDBOX_SEED, today=today or today_stockholm()
-                )
-                transport = sandbox_transport(tenant)
+                transport = self._sandbox_transport(today)
             self._client = SuperOfficeClient(
                 settings or self.config.superoffice,
                 secrets,
@@ -126,6 +132,26 @@ class Runtime:
                 logins=self.login_store(settings),
             )
         return self._client
+
+    def _sandbox_transport(self, today: date | None) -> Any:
+        """The --sandbox tenant as it was left by the last command (made on first use, laid out
+        around `today`), so that a change is seen by the next command until `sandbox reset`."""
+        from ..sandbox import TenantStore
+        from ..sandbox import transport as sandbox_transport
+
+        store = TenantStore(sandbox_state_dir())
+        tenant = store.open(SANDBOX_PERSONS, SANDBOX_SEED, today or today_stockholm())
+        if store.started_over:
+            note = SANDBOX_STARTED_OVER[self.lang].format(folder=store.folder)
+            self.err.print(note, markup=False, highlight=False)
+        return sandbox_transport(tenant)
+
+    def hint(self, text: str) -> str:
+        """A command line shown to the user, with --sandbox when this run uses the sandbox, so
+        that following the hint keeps working in the same tenant."""
+        if not self.sandbox:
+            return text
+        return re.sub(r"\btasteget (?!--sandbox)", "tasteget --sandbox ", text)
 
     def require_delete(self, command: str) -> None:
         """Refuses `command` (purge, undo) up front for a user who may not delete persons."""

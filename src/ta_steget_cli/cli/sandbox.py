@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime, time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ..errors import UsageError
+from ..workdays import STOCKHOLM
 from .options import AsOfOption
-from .runtime import SANDBOX_PERSONS, SANDBOX_SEED, as_of_or_today
+from .runtime import (
+    SANDBOX_PERSONS,
+    SANDBOX_SEED,
+    Runtime,
+    as_of_or_today,
+    parse_day,
+    sandbox_state_dir,
+)
 
 sandbox_app = typer.Typer(
     help="The built-in sandbox tenant: made-up people, for trying the tool and for training.",
@@ -101,6 +112,103 @@ def serve(
         raise UsageError(f"--port {port}: cannot listen on 127.0.0.1 ({exc.strerror})") from None
     except KeyboardInterrupt:
         typer.echo("Sandbox stopped.", err=True)
+
+
+WORDS: Mapping[str, Mapping[str, str]] = {
+    "sv": {
+        "appointment": "möte",
+        "document": "dokument",
+        "chat": "chatt",
+        "reset": "Sandlådan börjar om: {folder} är tömd. Nästa kommando med --sandbox gör "
+        "en ny sandlåda.",
+        "reset_none": "Sandlådan var redan tom ({folder}); nästa kommando med --sandbox gör en ny.",
+        "responded": "Person {id}: svar registrerat ({kind} av {login}, {when}), som en "
+        "flyttvägledare gör i SuperOffice. Se listan: tasteget --sandbox overdue",
+        "no_person": "sandbox respond: det finns ingen person {id} i sandlådan",
+        "no_guide": "sandbox respond --by: ingen flyttvägledare {login!r} i sandlådan; "
+        "välj en av {logins}",
+    },
+    "en": {
+        "appointment": "appointment",
+        "document": "document",
+        "chat": "chat",
+        "reset": "The sandbox starts over: {folder} is emptied. The next command with "
+        "--sandbox makes a new sandbox.",
+        "reset_none": "The sandbox was already empty ({folder}); the next command with "
+        "--sandbox makes a new one.",
+        "responded": "Person {id}: response registered ({kind} by {login}, {when}), as a "
+        "move guide does in SuperOffice. See the list: tasteget --sandbox overdue",
+        "no_person": "sandbox respond: there is no person {id} in the sandbox",
+        "no_guide": "sandbox respond --by: no move guide {login!r} in the sandbox; "
+        "choose one of {logins}",
+    },
+}
+
+
+class ResponseKind(StrEnum):
+    appointment = "appointment"
+    document = "document"
+    chat = "chat"
+
+
+def _lang(ctx: typer.Context) -> str:
+    """--lang, else the sandbox's own language: these commands need no config file."""
+    runtime: Runtime = ctx.obj
+    return runtime.lang_option or "sv"
+
+
+@sandbox_app.command("reset")
+def reset(ctx: typer.Context) -> None:
+    """Start the --sandbox tenant over: forget every change made in it."""
+    from ..sandbox import TenantStore
+
+    store = TenantStore(sandbox_state_dir())
+    words = WORDS[_lang(ctx)]
+    key = "reset" if store.reset() else "reset_none"
+    typer.echo(words[key].format(folder=store.folder), err=True)
+
+
+@sandbox_app.command("respond")
+def respond(
+    ctx: typer.Context,
+    person_id: Annotated[int, typer.Argument(help="The person's id.", min=1)],
+    kind: Annotated[
+        ResponseKind,
+        typer.Option("--kind", help="What the response was: appointment, document or chat."),
+    ] = ResponseKind.appointment,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="The move guide's login (default: a guide of the person's municipality).",
+            show_default=False,
+        ),
+    ] = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """Register a first response in the --sandbox tenant, as a move guide does in SuperOffice."""
+    from ..sandbox import TenantStore, ids
+
+    words = WORDS[_lang(ctx)]
+    day = parse_day(as_of)
+    store = TenantStore(sandbox_state_dir())
+    tenant = store.open(SANDBOX_PERSONS, SANDBOX_SEED, as_of_or_today(as_of))
+    # Frozen with --as-of: at noon that day, so that `--as-of` commands see it; else now.
+    at = int(datetime.combine(day, time(12), STOCKHOLM).timestamp()) if day else 0
+    try:
+        activity = tenant.respond(person_id, kind.value, by, at)
+    except KeyError:
+        raise UsageError(words["no_person"].format(id=person_id)) from None
+    except LookupError:
+        logins = ", ".join(g[1] for g in ids.MOVE_GUIDES)
+        raise UsageError(words["no_guide"].format(login=by, logins=logins)) from None
+    stored = next(a for a in tenant.person(person_id).activities if a.id == activity)
+    when = datetime.fromtimestamp(stored.date, STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+    typer.echo(
+        words["responded"].format(
+            id=person_id, kind=words[kind.value], login=stored.user[1], when=when
+        )
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -9,10 +9,12 @@ from .auth import TICKET_CLAIM, sign_system_token
 from .faults import Faults
 from .ids import *  # noqa: F403 - the sandbox's fixed ids are part of its public face
 from .server import IN_PROCESS_BASE_URL, SandboxServer, api_url, serve_forever, transport
+from .store import TenantStore
 from .tenant import SandboxTenant
 
 __all__ = [  # noqa: RUF022 - grouped by purpose
     "SandboxTenant",
+    "TenantStore",
     "SandboxServer",
     "transport",
     "serve_forever",

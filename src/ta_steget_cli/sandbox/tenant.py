@@ -30,6 +30,7 @@ from .records import (
 )
 
 Clock = Callable[[], datetime]
+Recorder = Callable[[dict[str, Any]], None]
 
 
 def real_clock() -> datetime:
@@ -77,6 +78,8 @@ class SandboxTenant:
         self._by_id: dict[int, Person] = {}
         self._next_activity_id = 1
         self._populate(persons)
+        # Told of every change once populated (sandbox/store.py keeps --sandbox's state with it).
+        self.recorder: Recorder | None = None
 
     # ---------------------------------------------------------------- building
 
@@ -186,7 +189,45 @@ class SandboxTenant:
             person.activities.append(activity)
             for guest in invited:
                 self.invitations.setdefault(guest, []).append(activity)
+            self._record_activity(activity)
         return activity.id
+
+    def respond(
+        self, person_id: int, kind: str = "appointment", login: str | None = None, at: int = 0
+    ) -> int:
+        """A move guide registers a first response, as in SuperOffice: an activity on the person,
+        dated and registered at `at` (epoch seconds; 0: now), by `login` (default: a guide of the
+        person's first municipality, or of the region). Returns the activity's id."""
+        person = self.live_person(person_id)
+        if person is None:
+            raise KeyError(person_id)
+        if kind not in ("appointment", "document", "chat"):
+            raise ValueError(f"kind must be appointment, document or chat, not {kind!r}")
+        area = person.kommuner[0] if person.kommuner else "region"
+        if login is None:
+            guide = next(g for g in ids.MOVE_GUIDES if g[3] == area)
+            login = guide[1]
+        user = next((u for u in GUIDES.values() if u[1].casefold() == login.casefold()), None)
+        if user is None:
+            raise LookupError(login)
+        moment = max(at or self.now_seconds(), person.registered + 60)
+        when = datetime.fromtimestamp(moment, UTC)
+        return self.add_activity(person_id, kind, date=when, registered_by=(user[1], user[2]))
+
+    def next_activity_id_after(self, activity_id: int) -> None:
+        self._next_activity_id = max(self._next_activity_id, activity_id + 1)
+
+    def _record_person(self, person: Person) -> None:
+        if self.recorder is not None:
+            from .store import person_line
+
+            self.recorder(person_line(person))
+
+    def _record_activity(self, activity: Activity) -> None:
+        if self.recorder is not None:
+            from .store import activity_line
+
+            self.recorder(activity_line(activity))
 
     def _associate(self, login: str) -> int:
         for user in USERS.values():
@@ -289,9 +330,11 @@ class SandboxTenant:
     def touch(self, person: Person) -> None:
         """UpdatedDate = now, and strictly later than before so every write is visible."""
         person.updated = max(self.now_seconds(), person.updated + 1)
+        self._record_person(person)
 
     def delete(self, person: Person) -> None:
         person.deleted_at = self.now_seconds()
+        self._record_person(person)
 
     def undelete(self, person_id: int) -> bool:
         person = self._by_id.get(person_id)
@@ -300,6 +343,7 @@ class SandboxTenant:
         if self.now_seconds() - person.deleted_at > self.retention_days * 86_400:
             return False
         person.deleted_at = None
+        self._record_person(person)
         return True
 
     # ---------------------------------------------------------------- login and stats
