@@ -20,7 +20,9 @@ AS_OF = date(2026, 3, 18)
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_home(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Point config and data homes at a temp dir and clear every secret from the environment."""
     home = tmp_path / "home"
     monkeypatch.setenv("HOME", str(home))
@@ -28,7 +30,8 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     # The data folder (and with it the --sandbox tenant's saved state) is this test's own on
     # every platform, so no test sees another's changes whatever the order.
-    monkeypatch.setenv("TASTEGET_DATA_DIR", str(home / "data"))
+    # Beside tmp_path, not in it: a test may check that a failed command wrote nothing there.
+    monkeypatch.setenv("TASTEGET_DATA_DIR", str(tmp_path_factory.mktemp("data")))
     for name in (*SECRET_NAMES, "TASTEGET_CONFIG"):
         monkeypatch.delenv(name, raising=False)
     return home

@@ -128,7 +128,8 @@ def test_a_line_cut_short_by_a_crash_is_ignored(cli) -> None:
 
 
 def test_a_state_from_another_generator_starts_over_and_says_so(cli) -> None:
-    krokom(cli)
+    person = next(p for p in krokom(cli) if p["status"] == "interested")
+    assert cli("--sandbox", "status", "set", str(person["person_id"]), "planning").exit_code == 0
     state = state_dir() / "tenant.jsonl"
     lines = state.read_text(encoding="utf-8").splitlines()
     header = json.loads(lines[0])
@@ -138,22 +139,25 @@ def test_a_state_from_another_generator_starts_over_and_says_so(cli) -> None:
                  "json")  # fmt: skip
     assert result.exit_code == 0
     assert "börjat om" in result.stderr
+    assert state.with_suffix(".old").exists()  # the unusable state is kept, not deleted
     assert json.loads(state.read_text(encoding="utf-8").splitlines()[0])["fingerprint"] != "0" * 32
+    again = cli("--sandbox", "status", "list", "--kommun", "Krokom", "--as-of", AS_OF, "-f", "json")
+    assert "börjat om" not in again.stderr  # said once
 
 
 def test_the_store_replays_deletes_and_activities(tmp_path: Path) -> None:
     from datetime import date
 
     store = TenantStore(tmp_path / "s")
-    tenant = store.open(300, 1, date(2026, 3, 18))
+    tenant = store.load(300, 1, date(2026, 3, 18))
     person = next(iter(tenant.persons()))
     tenant.delete(person)
     other = list(tenant.persons())[5]
     activity = tenant.respond(other.id, "document", "ANLA")
-    again = TenantStore(tmp_path / "s").open(300, 1, date(2030, 1, 1))
+    again = TenantStore(tmp_path / "s").load(300, 1, date(2030, 1, 1))
     assert again.today == date(2026, 3, 18)  # laid out once, on first use
     assert again.live_person(person.id) is None
     assert any(a.id == activity and a.kind == "document" for a in again.person(other.id).activities)
     assert again.undelete(person.id)
-    third = TenantStore(tmp_path / "s").open(300, 1, date(2026, 3, 18))
+    third = TenantStore(tmp_path / "s").load(300, 1, date(2026, 3, 18))
     assert third.live_person(person.id) is not None

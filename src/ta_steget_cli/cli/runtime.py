@@ -140,7 +140,7 @@ class Runtime:
         from ..sandbox import transport as sandbox_transport
 
         store = TenantStore(sandbox_state_dir())
-        tenant = store.open(SANDBOX_PERSONS, SANDBOX_SEED, today or today_stockholm())
+        tenant = store.load(SANDBOX_PERSONS, SANDBOX_SEED, today or today_stockholm())
         if store.started_over:
             note = SANDBOX_STARTED_OVER[self.lang].format(folder=store.folder)
             self.err.print(note, markup=False, highlight=False)

@@ -154,7 +154,7 @@ class ResponseKind(StrEnum):
 def _lang(ctx: typer.Context) -> str:
     """--lang, else the sandbox's own language: these commands need no config file."""
     runtime: Runtime = ctx.obj
-    return runtime.lang_option or "sv"
+    return runtime.lang
 
 
 @sandbox_app.command("reset")
@@ -192,7 +192,7 @@ def respond(
     words = WORDS[_lang(ctx)]
     day = parse_day(as_of)
     store = TenantStore(sandbox_state_dir())
-    tenant = store.open(SANDBOX_PERSONS, SANDBOX_SEED, as_of_or_today(as_of))
+    tenant = store.load(SANDBOX_PERSONS, SANDBOX_SEED, as_of_or_today(as_of))
     # Frozen with --as-of: at noon that day, so that `--as-of` commands see it; else now.
     at = int(datetime.combine(day, time(12), STOCKHOLM).timestamp()) if day else 0
     try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from functools import lru_cache
+from typing import Any
 
 from . import ids
 
@@ -148,3 +149,43 @@ def day_number(day: date) -> int:
 
 def from_seconds(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
+
+
+# ---------------------------------------------------------------- lines of --sandbox's state file
+
+PERSON_FIELDS = tuple(s for s in Person.__slots__ if s not in ("activities", "id"))
+
+
+def encode(value: Any) -> Any:
+    if isinstance(value, date):
+        return {"date": value.isoformat()}
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def decode(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"date"}:
+        return date.fromisoformat(value["date"])
+    if isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+def person_line(person: Person) -> dict[str, Any]:
+    return {
+        "person": person.id,
+        "fields": {name: encode(getattr(person, name)) for name in PERSON_FIELDS},
+    }
+
+
+def activity_line(activity: Activity) -> dict[str, Any]:
+    return {
+        "activity": activity.id,
+        "person": activity.person.id,
+        "kind": activity.kind,
+        "date": activity.date,
+        "registered": activity.registered,
+        "user": list(activity.user),
+        "completed": activity.completed,
+    }

@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .records import Activity, Person
+from .records import PERSON_FIELDS, Activity, decode
 from .tenant import SandboxTenant
 
 STATE_FILE = "tenant.jsonl"
@@ -34,44 +34,6 @@ def fingerprint(tenant: SandboxTenant) -> str:
     return digest.hexdigest()[:32]
 
 
-def _encode(value: Any) -> Any:
-    if isinstance(value, date):
-        return {"date": value.isoformat()}
-    if isinstance(value, tuple):
-        return list(value)
-    return value
-
-
-def _decode(value: Any) -> Any:
-    if isinstance(value, dict) and set(value) == {"date"}:
-        return date.fromisoformat(value["date"])
-    if isinstance(value, list):
-        return tuple(value)
-    return value
-
-
-PERSON_FIELDS = tuple(s for s in Person.__slots__ if s not in ("activities", "id"))
-
-
-def person_line(person: Person) -> dict[str, Any]:
-    return {
-        "person": person.id,
-        "fields": {name: _encode(getattr(person, name)) for name in PERSON_FIELDS},
-    }
-
-
-def activity_line(activity: Activity) -> dict[str, Any]:
-    return {
-        "activity": activity.id,
-        "person": activity.person.id,
-        "kind": activity.kind,
-        "date": activity.date,
-        "registered": activity.registered,
-        "user": list(activity.user),
-        "completed": activity.completed,
-    }
-
-
 class TenantStore:
     """The folder that holds the `--sandbox` tenant's state (made on first use)."""
 
@@ -83,7 +45,7 @@ class TenantStore:
     def exists(self) -> bool:
         return self.path.exists()
 
-    def open(self, persons: int, seed: int, today: date) -> SandboxTenant:
+    def load(self, persons: int, seed: int, today: date) -> SandboxTenant:
         """The stored tenant with every change replayed, or a new one laid out around `today`.
 
         Every change made to the returned tenant is appended to the state file."""
@@ -100,8 +62,10 @@ class TenantStore:
                 tenant.recorder = self._append
                 return tenant
             self.started_over = True
+        if self.started_over and self.path.exists():
+            # Kept beside it, not deleted: the next change starts a new file.
+            self.path.replace(self.path.with_suffix(".old"))
         tenant = SandboxTenant(persons=persons, seed=seed, today=today)
-        self.folder.mkdir(parents=True, exist_ok=True)
         head = {
             "format": FORMAT,
             "seed": seed,
@@ -109,6 +73,9 @@ class TenantStore:
             "today": tenant.today.isoformat(),
             "fingerprint": fingerprint(tenant),
         }
+
+        # Written on first use, so that the day it is laid out around stays fixed.
+        self.folder.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(head) + "\n", encoding="utf-8")
         tmp.replace(self.path)
@@ -155,7 +122,7 @@ def _replay(tenant: SandboxTenant, line: dict[str, Any]) -> None:
             person = tenant.person(int(line["person"]))
             for name, value in line["fields"].items():
                 if name in PERSON_FIELDS:
-                    setattr(person, name, _decode(value))
+                    setattr(person, name, decode(value))
         elif "activity" in line:
             person = tenant.person(int(line["person"]))
             user = tuple(line["user"])

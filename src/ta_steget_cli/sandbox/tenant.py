@@ -26,6 +26,8 @@ from .records import (
     Invitation,
     Person,
     User,
+    activity_line,
+    person_line,
     to_seconds,
 )
 
@@ -219,14 +221,10 @@ class SandboxTenant:
 
     def _record_person(self, person: Person) -> None:
         if self.recorder is not None:
-            from .store import person_line
-
             self.recorder(person_line(person))
 
     def _record_activity(self, activity: Activity) -> None:
         if self.recorder is not None:
-            from .store import activity_line
-
             self.recorder(activity_line(activity))
 
     def _associate(self, login: str) -> int:
