@@ -28,10 +28,10 @@ def isolated_home(
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
-    # The data folder (and with it the --sandbox tenant's saved state) is this test's own on
-    # every platform, so no test sees another's changes whatever the order.
-    # Beside tmp_path, not in it: a test may check that a failed command wrote nothing there.
-    monkeypatch.setenv("TASTEGET_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    # The --sandbox tenant's saved state is this test's own on every platform, so no test sees
+    # another's changes whatever the order; beside tmp_path, not in it: a test may check that
+    # a failed command wrote nothing there.
+    monkeypatch.setenv("TASTEGET_SANDBOX_DIR", str(tmp_path_factory.mktemp("sandbox")))
     for name in (*SECRET_NAMES, "TASTEGET_CONFIG"):
         monkeypatch.delenv(name, raising=False)
     return home

@@ -2,7 +2,7 @@
 move guide can practise "set the status, see it in the list", "answer the person, they leave the
 overdue list" and "purge, then undo"; `sandbox reset` starts over; hints keep `--sandbox`.
 
-Every test has its own data folder (conftest sets TASTEGET_DATA_DIR), so none sees another's
+Every test has its own data folder (conftest sets TASTEGET_SANDBOX_DIR), so none sees another's
 changes whatever the order.
 """
 
@@ -19,7 +19,7 @@ AS_OF = "2026-03-18"
 
 
 def state_dir() -> Path:
-    return Path(os.environ["TASTEGET_DATA_DIR"]) / "sandbox"
+    return Path(os.environ["TASTEGET_SANDBOX_DIR"])
 
 
 def as_json(result: Any) -> Any:

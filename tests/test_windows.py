@@ -29,8 +29,8 @@ ENTRY = "from ta_steget_cli.cli import main; main()"
 def as_on_windows(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[bytes]:
     """`python *args` with the POSIX-only modules unimportable and Windows folders in `home`."""
     folders = {"APPDATA": str(home / "Roaming"), "LOCALAPPDATA": str(home / "Local")}
-    # The platform's folders, not the tests' own data folder (conftest's TASTEGET_DATA_DIR).
-    inherited = {k: v for k, v in os.environ.items() if k != "TASTEGET_DATA_DIR"}
+    # The platform's folders, not the tests' own sandbox folder (conftest's TASTEGET_SANDBOX_DIR).
+    inherited = {k: v for k, v in os.environ.items() if k != "TASTEGET_SANDBOX_DIR"}
     return subprocess.run(
         [sys.executable, *args],
         capture_output=True,
@@ -80,7 +80,6 @@ def test_cli_and_purge_tests_pass_as_on_windows(tmp_path: Path) -> None:
 
 
 def test_linux_keeps_its_xdg_folders(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("TASTEGET_DATA_DIR")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "conf"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     if sys.platform.startswith("linux"):
@@ -94,7 +93,7 @@ def test_a_folder_earlier_versions_wrote_by_hand_is_still_found(
     """On macOS the platform folder is ~/Library/Application Support; a config and purge backups
     already in ~/.config and ~/.local/share (where earlier versions put them) stay in use."""
     monkeypatch.setattr(platformdirs, "PlatformDirs", platformdirs.macos.MacOS)
-    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "TASTEGET_DATA_DIR"):
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME"):
         monkeypatch.delenv(name)
     library = isolated_home / "Library" / "Application Support" / "tasteget"
     assert cfg.default_data_dir() == library
@@ -189,14 +188,3 @@ def test_every_text_file_is_opened_as_utf8() -> None:
 def test_the_encoding_check_finds_a_locale_dependent_open() -> None:
     source = "open(p, 'w')\nopen(p, 'rb')\np.write_text(t)\nos.open(p, 1)\nos.fdopen(f, 'a')\n"
     assert text_opens_without_encoding(source) == [1, 3, 5]
-
-
-def test_tasteget_data_dir_overrides_the_platform_folder(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """Tests and portable installs point the data folder (and the --sandbox state) anywhere."""
-    monkeypatch.setenv("TASTEGET_DATA_DIR", str(tmp_path / "portable"))
-    assert cfg.default_data_dir() == tmp_path / "portable"
-    from ta_steget_cli.sandbox.tool_config import sandbox_config
-
-    assert sandbox_config().purge.data_dir == tmp_path / "portable" / "sandbox"

@@ -172,10 +172,6 @@ def default_config_dir() -> Path:
 
 
 def default_data_dir() -> Path:
-    """$TASTEGET_DATA_DIR (tests, portable installs), else the platform's data folder."""
-    explicit = os.environ.get("TASTEGET_DATA_DIR")
-    if explicit:
-        return Path(explicit).expanduser()
     return _kept(_dirs().user_data_dir, _legacy("XDG_DATA_HOME", ".local", "share"))
 
 

@@ -5,6 +5,9 @@ the sandbox that knows the tool, so that `config` does not know the sandbox. Onl
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from ..config import (
     Config,
     FirstResponseSettings,
@@ -18,6 +21,13 @@ from ..config import (
     default_data_dir,
 )
 from . import ids
+
+
+def sandbox_data_dir() -> Path:
+    """Where --sandbox keeps its tenant, plans and journals: $TASTEGET_SANDBOX_DIR (each test
+    its own), else `sandbox` in the data folder."""
+    explicit = os.environ.get("TASTEGET_SANDBOX_DIR")
+    return Path(explicit).expanduser() if explicit else default_data_dir() / "sandbox"
 
 
 def sandbox_config(api_url: str = "http://sandbox.local/Cust00000/api") -> Config:
@@ -47,7 +57,7 @@ def sandbox_config(api_url: str = "http://sandbox.local/Cust00000/api") -> Confi
         ),
         purge=PurgeSettings(
             newsletter_interest=ids.NEWSLETTER_INTEREST,
-            data_dir=default_data_dir() / "sandbox",
+            data_dir=sandbox_data_dir(),
         ),
         notify=NotifySettings(
             smtp_host="127.0.0.1",
