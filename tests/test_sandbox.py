@@ -200,7 +200,7 @@ def test_unknown_provider_entity_and_paths_are_400(api: httpx.Client) -> None:
     bad(api.get("/v1/Archive/Contact"), "Contact")
     bad(api.get("/v1/Archive/PersonActivity", params={"$entities": "sale"}), "sale")
     bad(api.get("/v1/Contact/1"))
-    bad(api.put("/v1/Person/1", json={}))
+    bad(api.put("/v1/Contact/1", json={}))  # PUT /v1/Person/{id} exists: tenants without PATCH
     bad(api.get("/v1/MDOList/category"))
 
 

@@ -226,13 +226,15 @@ class Register:
         field = self.config.move_status.move_date_field
         column = f"personUdef/{field}" if field else None
         select = ("personId", "personUpdatedDate", *((column,) if column else ()))
+        from .superoffice.values import decode_date
+
         query = f.all_of(self.registered_by_as_of(), *conditions)
         out: dict[int, MoveRecord] = {}
         for row in self.source.scan("Person", select=select, filter=query):
-            moved = parse_utc(row.get(column)) if column else None
             out[_int(row["personId"])] = MoveRecord(
-                # A date field holds midnight UTC of the date itself: no time zone shift.
-                move_date=moved.date() if moved else None,
+                # A date field holds the date itself (`[DT:08/27/2025 00:00:00.0000000]`, or an
+                # ISO midnight): no time zone shift.
+                move_date=decode_date(row.get(column)) if column else None,
                 updated=parse_utc(row.get("personUpdatedDate")),
             )
         return out
@@ -273,10 +275,10 @@ class Register:
         kinds = tuple(kinds)
         if not ids or not kinds:
             return
-        page = self.source.page_size
         query = f.all_of(f.before("registeredDate", self.as_of + timedelta(days=1)), *conditions)
         asked = rows_seen = start = 0
         while start < len(ids):
+            page = self.source.page_size  # a capping server can lower it on the way
             if asked:
                 density = max(rows_seen / asked, 1e-9)
                 size = max(1, min(page, int(page * FILL / density)))

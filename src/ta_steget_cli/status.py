@@ -28,7 +28,7 @@ from .move_status import (
     wanted_fields,
 )
 from .register import Register
-from .superoffice.values import field_value
+from .superoffice.values import same_value
 from .workdays import local_date
 
 OUTCOMES = ("set", "would_set", "unchanged", "skipped", "failed")
@@ -40,7 +40,9 @@ class PersonClient(Protocol):
 
     def get_person(self, person_id: int) -> dict[str, Any]: ...
 
-    def patch_person(self, person_id: int, operations: list[dict[str, Any]]) -> dict[str, Any]: ...
+    def write_custom_fields(
+        self, person_id: int, entity: dict[str, Any], fields: dict[str, str]
+    ) -> dict[str, Any]: ...
 
 
 # ---------------------------------------------------------------- the list
@@ -130,9 +132,11 @@ class SetResult:
 
 
 def changes_needed(entity: Mapping[str, Any], wanted: Mapping[str, str]) -> dict[str, str]:
-    """The wanted fields whose value differs from the entity's; only these are sent."""
+    """The wanted fields whose value differs from the entity's; only these are sent. Values
+    are compared decoded, so `[D:2025.8.7]` and `[DT:08/07/2025 00:00:00.0000000]` are the
+    same date and nothing is written for them."""
     current = entity.get("CustomFields") or {}
-    return {k: v for k, v in wanted.items() if field_value(current.get(k)) != field_value(v)}
+    return {k: v for k, v in wanted.items() if not same_value(current.get(k), v)}
 
 
 def set_status(
@@ -152,13 +156,9 @@ def set_status(
         return SetResult(pid, "unchanged", None, change.status)
     if dry_run:
         return SetResult(pid, "would_set", None, change.status, tuple(diff))
-    operations: list[dict[str, Any]] = [
-        # The value exactly as read: SuperOffice compares it with what it holds now.
-        {"op": "test", "path": "UpdatedDate", "value": entity.get("UpdatedDate")},
-        {"op": "replace", "path": "CustomFields", "value": diff},
-    ]
     try:
-        client.patch_person(pid, operations)
+        # Only the fields that differ, and only if nobody changed the person since our read.
+        client.write_custom_fields(pid, entity, diff)
     except Conflict:
         return after_conflict(client, config, change, wanted)
     except NotFound:

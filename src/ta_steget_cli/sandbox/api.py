@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, unquote, urlencode
 from . import ids
 from .auth import basic_credentials, check_signed_token, jwks, make_jwt
 from .entity import (
+    UDEFS,
     PatchError,
     apply_patch,
     current_principal,
@@ -261,7 +262,11 @@ def _dispatch(tenant: SandboxTenant, request: Request, parts: list[str], source:
     language = request_language(request.headers)
     if key == ["v1", "person", "udeflayout", "published"] and method == "GET":
         return json_response(200, udef_layout())
-    if len(key) == 3 and key[:2] == ["v1", "person"] and method in ("GET", "PATCH", "DELETE"):
+    if (
+        len(key) == 3
+        and key[:2] == ["v1", "person"]
+        and method in ("GET", "PATCH", "DELETE", "PUT")
+    ):
         return _person(tenant, request, parts[2], source)
     if len(key) == 5 and key[:2] == ["v1", "person"] and key[3] == "consent" and method == "GET":
         return _consent(tenant, parts[2], parts[4], source)
@@ -387,13 +392,32 @@ def _person(tenant: SandboxTenant, request: Request, text: str, source: str) -> 
             return refused
         tenant.delete(found)
         return Response(204)
+    if request.method == "PATCH" and not tenant.realism.patch:
+        return Response(405, b"", {"Allow": "GET, PUT, DELETE", "Content-Type": HTML_TYPE})
     try:
-        operations = json.loads(request.body or b"null")
+        body = json.loads(request.body or b"null")
     except ValueError:
         return error(400, "ArgumentException", "The body is not JSON", source)
+    operations = _put_as_patch(body) if request.method == "PUT" else body
     if apply_patch(found, operations, tenant.realism):
         tenant.touch(found)
     return json_response(200, person_entity(found, tenant.realism, language))
+
+
+def _put_as_patch(entity: Any) -> list[dict[str, Any]]:
+    """A PUT of the whole PersonEntity, as the changes it makes to the writable fields."""
+    if not isinstance(entity, dict):
+        raise PatchError("The body must be a PersonEntity")
+    operations = [
+        {"op": "replace", "path": name, "value": entity[name]}
+        for name in ("Firstname", "Lastname", "NoMailing")
+        if name in entity
+    ]
+    fields = entity.get("CustomFields")
+    if isinstance(fields, dict):
+        values = {k: v for k, v in fields.items() if k in UDEFS}
+        operations.append({"op": "replace", "path": "CustomFields", "value": values})
+    return operations
 
 
 def _changed_since(

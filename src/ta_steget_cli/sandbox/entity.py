@@ -248,6 +248,8 @@ def person_entity(
         "UserDefinedFields": user_defined_fields(person, realism, language),
         "ExtraFields": {},
         "CustomFields": custom_fields(person, realism, language),
+        # What the signed-in user may do with this record (the system user: everything).
+        "TableRight": {"Mask": "Select, Update, Insert, Delete, Filtering", "Reason": ""},
         "FieldProperties": {},
     }
 

@@ -12,6 +12,8 @@ way (sources in `superoffice-contract.md` and in the tests that pin them):
   points at the rest.
 - `archive_post`: whether `POST /v1/Archive/{provider}` exists (older NetServers answer 404).
 - `interest_headings`: `MDOList/persint` groups its items under headings (`ChildItems`).
+- `patch`: whether `PATCH /v1/Person/{id}` exists (older Onsite NetServers answer 405 and take
+  a PUT of the whole entity instead).
 
 The second group are semantics SuperOffice does not document. They default to what the tool
 assumes; flipping one shows which answers the tool depends on, and `doctor --probe` must notice:
@@ -44,11 +46,12 @@ SEMANTICS = (
 
 @dataclass
 class Realism:
-    encoded_dates: bool = False
+    encoded_dates: bool = True
     multi_language: bool = True
-    max_top: int | None = None
+    max_top: int | None = 500
     archive_post: bool = True
-    interest_headings: bool = False
+    interest_headings: bool = True
+    patch: bool = True
     not_one_of_includes_empty: bool = True
     interest_restrictions: str = "and"
     invited_participants: bool = False
@@ -67,8 +70,8 @@ class Realism:
 
     @classmethod
     def real(cls) -> Realism:
-        """Every documented form the real way."""
-        return cls(encoded_dates=True, multi_language=True, max_top=500, interest_headings=True)
+        """Every documented form the real way (the default)."""
+        return cls()
 
     @classmethod
     def friendly(cls) -> Realism:

@@ -8,6 +8,7 @@ paginator can be tested and driven without HTTP.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
@@ -15,6 +16,8 @@ from urllib.parse import urljoin, urlsplit
 from .. import filters
 from ..errors import ApiError, PageRepeated
 from .values import primary_key
+
+logger = logging.getLogger("ta_steget_cli.superoffice")
 
 Row = dict[str, Any]
 
@@ -24,6 +27,10 @@ _INT_ID_COLUMNS = frozenset({("Person", "personId")})
 # Where an id-chunked answer says whose row it is: PersonActivity filters on `personId` (a list
 # column whose Slim value is the person's name) but carries the id in `person/personId`.
 _ROW_ID_COLUMNS = {"PersonActivity": "person/personId", "Person": "personId"}
+
+
+class PostRefused(ApiError):
+    """A query too long for a GET URL, on a tenant without archive POST: ask in pieces."""
 
 
 class FetchPage(Protocol):
@@ -73,24 +80,37 @@ class Paginator:
         Stops on a short page, so a result that is an exact multiple of page_size costs one
         more (empty) request. Raises PageRepeated when a page does not move past the last key."""
         columns = list(select) if key in select else [*select, key]
-        page_size = self.page_size
         last: int | None = None
         next_link: str | None = None
+        asked = answered = 0  # $top of the last keyset request, rows answered to it so far
         while True:
             if next_link:
                 body = self._fetch(provider, {}, url=next_link)
             else:
+                asked, answered = self.page_size, 0
                 where = filters.all_of(filter, filters.gt(key, last) if last is not None else None)
                 params = archive_params(
-                    columns, where, entities, **{"$orderBy": key, "$top": str(page_size)}
+                    columns, where, entities, **{"$orderBy": key, "$top": str(asked)}
                 )
                 body = self._fetch(provider, params)
             rows: list[Row] = body["value"]
             last = _check_page(provider, rows, key, last)
             yield from rows
+            answered += len(rows)
             next_link = self._next_link(body)
-            if not next_link and len(rows) < page_size:
+            # A server that caps $top answers in several pages linked by nextLink: the question
+            # is answered in full only when all its pages together fall short of $top.
+            if not next_link and answered < asked:
                 return
+
+    def _learn_cap(self, rows: int) -> None:
+        """A page cut short with a nextLink shows the server's most rows per answer: ask for no
+        more from now on, so that a short page keeps meaning "the last one"."""
+        if 0 < rows < self.page_size:
+            logger.info(
+                "SuperOffice answers at most %d rows at a time; page size now %d", rows, rows
+            )
+            self.page_size = rows
 
     def _next_link(self, body: dict[str, Any]) -> str | None:
         link = body.get("odata.nextLink")
@@ -140,12 +160,22 @@ class Paginator:
         filter: str | None,
         entities: Sequence[str] | None,
     ) -> Iterator[Row]:
-        page_size = self.page_size
         where = filters.all_of(match(ids), filter)
-        params = archive_params(select, where, entities, **{"$top": str(page_size)})
-        rows: list[Row] = self._fetch(provider, params)["value"]
-        _check_chunk(provider, rows, ids, select)
-        if len(rows) < page_size:
+        params = archive_params(select, where, entities, **{"$top": str(self.page_size)})
+        try:
+            body = self._fetch(provider, params)
+        except PostRefused:
+            if len(ids) == 1:
+                raise
+            half = len(ids) // 2
+            yield from self._chunk(provider, ids[:half], match, select, filter, entities)
+            yield from self._chunk(provider, ids[half:], match, select, filter, entities)
+            return
+        answered: list[Row] = body["value"]
+        if self._next_link(body):
+            self._learn_cap(len(answered))
+        rows = _own_rows(provider, answered, ids, select)
+        if len(answered) < self.page_size:
             yield from rows
             return
         if len(ids) > 1:
@@ -194,23 +224,27 @@ def _check_page(provider: str, rows: list[Row], key: str, last: int | None) -> i
     return max(keys, default=last)
 
 
-def _check_chunk(provider: str, rows: list[Row], ids: list[int], select: Sequence[str]) -> None:
-    """An answer to `id oneOf (chunk)` holding rows of persons not in the chunk is an answer to
-    another question (a proxy or server repeating an earlier page): using it would silently
-    drop this chunk's rows, so stop instead."""
+def _own_rows(provider: str, rows: list[Row], ids: list[int], select: Sequence[str]) -> list[Row]:
+    """The rows of the persons asked for. A tenant may add rows of follow-ups a person is
+    invited to, carrying the owner's id (`doctor --probe` says so): those are dropped. An
+    answer with no row of the persons asked for is an answer to another question (a proxy or
+    server repeating an earlier page): using it would silently drop this chunk's rows, so stop."""
     column = _ROW_ID_COLUMNS.get(provider)
-    if column is None or column not in select:
-        return
+    if column is None or column not in select or not rows:
+        return rows
     asked = set(ids)
-    for row in rows:
-        value = row.get(column)
-        if value in (None, "") or int(value) not in asked:
-            raise PageRepeated(
-                f"SuperOffice answered /v1/Archive/{provider} for persons {ids[0]}-{ids[-1]} "
-                f"with rows of person {value!r}, not asked for; stopping so that no row is "
-                "lost; try again",
-                path=f"/v1/Archive/{provider}",
-            )
+    own = [row for row in rows if row.get(column) not in (None, "") and int(row[column]) in asked]
+    if not own:
+        value = rows[0].get(column)
+        raise PageRepeated(
+            f"SuperOffice answered /v1/Archive/{provider} for persons {ids[0]}-{ids[-1]} "
+            f"with rows of person {value!r}, not asked for; stopping so that no row is "
+            "lost; try again",
+            path=f"/v1/Archive/{provider}",
+        )
+    if len(own) < len(rows):
+        logger.debug("dropped %d rows of persons not asked for", len(rows) - len(own))
+    return own
 
 
 def _row_key(row: Row, key: str) -> int:

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -34,7 +34,7 @@ from ..errors import (
 from ..models import Session
 from ..rights import ADMIN_RIGHT, Principal
 from .answers import Action, Verdict, classify
-from .archive import Paginator
+from .archive import Paginator, PostRefused, archive_params
 from .auth import SessionKeeper, SuperOfficeAuth, UserAuth, auth_for
 from .oidc import OidcClient, browser_login
 from .tenant import TenantState, check_url, login_host, parse_state
@@ -44,6 +44,10 @@ logger = logging.getLogger("ta_steget_cli.superoffice")
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
 MAX_URL_LENGTH = 2000
+# Without it, list texts can come as multi-language strings (`SV:"…";US:"…";`).
+LANGUAGE = "sv"
+# Keys of CustomFields that describe a value and are never sent back.
+_DESCRIBING = (":org", ":DisplayText", ":DisplayTooltip")
 # The key under which each request carries its `_Exchange` (httpx passes extensions through
 # auth flows and event hooks, so a re-sent request is counted and logged like any other).
 _EXCHANGE = "tasteget.exchange"
@@ -163,6 +167,10 @@ class SuperOfficeClient:
         oidc_logins = None if self._oidc is None or logins is None else (self._oidc, logins)
         self._auth: SuperOfficeAuth = auth_for(settings, secrets, self, utcnow, oidc_logins)
         self._state: TenantState | None = None
+        self._archive_post = True  # until the tenant answers 404/405 to one
+        self._pager: Paginator | None = None
+        # Called with every answer (doctor --probe --record): request, URL path, response.
+        self.recorder: Callable[[ApiRequest, str, httpx.Response], None] | None = None
         if settings.api_url:
             check_url(settings.api_url, "api_url", self._any_url)
         elif not settings.tenant and settings.auth != UserAuth.mode:
@@ -213,11 +221,6 @@ class SuperOfficeClient:
         if isinstance(self._auth, UserAuth) and not self.settings.tenant:
             return self._auth.session().identity.webapi_url
         return self._resolved_state(force=False).api
-
-    @property
-    def page_size(self) -> int:
-        """Rows per archive page (`[superoffice] page_size`)."""
-        return self.settings.page_size
 
     @property
     def tenant_id(self) -> str:
@@ -337,7 +340,11 @@ class SuperOfficeClient:
     def _attempt(self, exchange: _Exchange) -> Verdict:
         request = exchange.request
         target = request.url or self.api_url + request.shown
-        headers = {"Accept": "application/json", **(request.headers or {})}
+        headers = {
+            "Accept": "application/json",
+            "Accept-Language": LANGUAGE,
+            **(request.headers or {}),
+        }
         try:
             response = self._http.request(
                 request.method,
@@ -352,6 +359,8 @@ class SuperOfficeClient:
         except httpx.TransportError as exc:
             self._log(exchange, type(exc).__name__)
             return Verdict(Action.RETRY, f"{type(exc).__name__} (connection failed or dropped)")
+        if self.recorder is not None:
+            self.recorder(request, response.request.url.path, response)
         return classify(
             response, request.method, request.shown, request.expect_json, self._utcnow()
         )
@@ -422,23 +431,73 @@ class SuperOfficeClient:
         if url is not None:
             body = self._call(ApiRequest("GET", shown, kind, url=url))
         elif self._url_length(shown, params) > MAX_URL_LENGTH:
-            body = self._call(ApiRequest("POST", shown, kind, data=params))
+            body = self._post_archive(provider, params)
         else:
             body = self._call(ApiRequest("GET", shown, kind, params=params))
-        if not isinstance(body, dict) or not isinstance(body.get("value"), list):
-            raise ApiError(f"SuperOffice's answer to {shown} has no list of rows ('value')")
-        return body
+        return _rows_body(body, shown)
+
+    def _post_archive(self, provider: str, params: dict[str, str]) -> Any:
+        """A long query as a form-encoded POST; a tenant without it (older NetServers answer
+        404/405) is remembered, and the paginator asks again in GET-sized pieces."""
+        shown = f"/v1/Archive/{provider}"
+        refused = PostRefused(
+            f"the query to {shown} is longer than a URL may be, and this SuperOffice has no "
+            "archive POST",
+            method="POST",
+            path=shown,
+        )
+        if not self._archive_post:
+            raise refused
+        try:
+            return self._call(ApiRequest("POST", shown, f"archive:{provider}", data=params))
+        except ApiError as exc:
+            if exc.status not in (404, 405):
+                raise
+            self._archive_post = False
+            logger.warning(
+                "SuperOffice has no archive POST (%s): long id lists go as several GET requests",
+                exc.status,
+            )
+            raise refused from None
+
+    def archive_rows(
+        self,
+        provider: str,
+        *,
+        select: Sequence[str],
+        filter: str | None = None,
+        entities: Sequence[str] | None = None,
+        top: int,
+        order_by: str | None = None,
+        post: bool = False,
+    ) -> list[dict[str, Any]]:
+        """One archive answer as it comes (no paging): `doctor --probe`'s samples."""
+        extra = {"$top": str(top), **({"$orderBy": order_by} if order_by else {})}
+        params = archive_params(select, filter, entities, **extra)
+        shown = f"/v1/Archive/{provider}"
+        if post:
+            body = self._call(ApiRequest("POST", shown, f"archive:{provider}", data=params))
+            return list(_rows_body(body, shown)["value"])
+        return list(self._archive(provider, params)["value"])
 
     def _url_length(self, shown: str, params: dict[str, str]) -> int:
         return len(str(httpx.URL(self.api_url + shown, params=params)))
 
     def _paginator(self) -> Paginator:
+        # One for the client's life: it keeps the page size a capping server taught it.
         # A lambda, not the bound method: the page fetch is looked up on each call.
-        return Paginator(
-            lambda provider, params, url=None: self._archive(provider, params, url),
-            self.page_size,
-            lambda: self.api_url,
-        )
+        if self._pager is None:
+            self._pager = Paginator(
+                lambda provider, params, url=None: self._archive(provider, params, url),
+                self.settings.page_size,
+                lambda: self.api_url,
+            )
+        return self._pager
+
+    @property
+    def page_size(self) -> int:
+        """Rows per archive answer: the configured page size, or the server's cap if smaller."""
+        return self._paginator().page_size
 
     def scan(
         self,
@@ -487,12 +546,45 @@ class SuperOfficeClient:
 
     def delete_person(self, person_id: int, *, if_unmodified_since: datetime | None = None) -> None:
         """Soft-deletes (recycle bin). NotFound when already gone, Conflict when changed since."""
-        headers = {}
-        if if_unmodified_since is not None:
-            when = if_unmodified_since.astimezone(UTC)
-            headers["If-Unmodified-Since"] = email.utils.format_datetime(when, usegmt=True)
+        headers = _unmodified_since(if_unmodified_since)
         shown = f"/v1/Person/{int(person_id)}"
         self._call(ApiRequest("DELETE", shown, "person:delete", headers=headers, expect_json=False))
+
+    def put_person(
+        self, person_id: int, entity: dict[str, Any], *, if_unmodified_since: datetime | None
+    ) -> dict[str, Any]:
+        """Writes the whole entity back (tenants without PATCH); Conflict (412) when the
+        person changed since `if_unmodified_since`."""
+        shown = f"/v1/Person/{int(person_id)}"
+        headers = _unmodified_since(if_unmodified_since)
+        body = self._call(ApiRequest("PUT", shown, "person:put", json_body=entity, headers=headers))
+        return _expect_dict(body, shown)
+
+    def write_custom_fields(
+        self, person_id: int, entity: dict[str, Any], fields: dict[str, str]
+    ) -> dict[str, Any]:
+        """Changes only `fields` of a person read as `entity`, never over someone else's change:
+        a PATCH with a `test` on UpdatedDate, or, with `person_update = "put"`, the entity as
+        read with the fields changed, PUT back under If-Unmodified-Since. Conflict either way
+        when the person changed since it was read."""
+        if self.settings.person_update == "put":
+            from .values import parse_datetime
+
+            changed = dict(entity)
+            kept = {
+                k: v
+                for k, v in (entity.get("CustomFields") or {}).items()
+                if not k.endswith(_DESCRIBING)
+            }
+            changed["CustomFields"] = {**kept, **fields}
+            since = parse_datetime(entity.get("UpdatedDate"))
+            return self.put_person(person_id, changed, if_unmodified_since=since)
+        operations: list[dict[str, Any]] = [
+            # The value exactly as read: SuperOffice compares it with what it holds now.
+            {"op": "test", "path": "UpdatedDate", "value": entity.get("UpdatedDate")},
+            {"op": "replace", "path": "CustomFields", "value": fields},
+        ]
+        return self.patch_person(person_id, operations)
 
     def undelete_person(self, person_id: int) -> None:
         """Brings a deleted person back from the recycle bin."""
@@ -567,6 +659,23 @@ class SuperOfficeClient:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _unmodified_since(moment: datetime | None) -> dict[str, str]:
+    """If-Unmodified-Since carries whole seconds; a record kept with fractions of a second
+    would be "modified since" its own time, so the header names the next whole second."""
+    if moment is None:
+        return {}
+    when = moment.astimezone(UTC)
+    if when.microsecond:
+        when = when.replace(microsecond=0) + timedelta(seconds=1)
+    return {"If-Unmodified-Since": email.utils.format_datetime(when, usegmt=True)}
+
+
+def _rows_body(body: Any, shown: str) -> dict[str, Any]:
+    if not isinstance(body, dict) or not isinstance(body.get("value"), list):
+        raise ApiError(f"SuperOffice's answer to {shown} has no list of rows ('value')")
+    return body
 
 
 def _expect_dict(body: Any, shown: str) -> dict[str, Any]:
