@@ -1,17 +1,49 @@
-"""`tasteget doctor`."""
+"""`tasteget doctor` (and `doctor --probe`)."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
 from .. import doctor
-from ..errors import TastegetError
-from .runtime import Runtime
+from ..errors import TastegetError, UsageError
+from .options import AsOfOption
+from .runtime import Runtime, as_of_or_today
+
+ProbeOption = Annotated[
+    bool,
+    typer.Option(
+        "--probe",
+        help="Also check on the tenant, reading only, every assumption the commands make "
+        "about SuperOffice (query shapes, filter semantics, value encodings, dates, logins, "
+        "rights).",
+    ),
+]
+RecordOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--record",
+        help="With --probe: write the shapes of SuperOffice's answers to this JSON file, "
+        "with every personal text replaced by a placeholder.",
+        metavar="FILE",
+        show_default=False,
+    ),
+]
 
 
-def doctor_command(ctx: typer.Context) -> None:
+def doctor_command(
+    ctx: typer.Context,
+    probe: ProbeOption = False,
+    record: RecordOption = None,
+    as_of: AsOfOption = None,
+) -> None:
     """Check the config, the connection, the credentials and every configured id."""
     runtime: Runtime = ctx.obj
+    if record is not None and not probe:
+        raise UsageError("--record: only with --probe")
+    day = as_of_or_today(as_of)
     where = "built-in sandbox config" if runtime.sandbox else "config"
     try:
         config = runtime.config
@@ -20,16 +52,53 @@ def doctor_command(ctx: typer.Context) -> None:
         raise typer.Exit(exc.exit_code) from None
     typer.echo(f"ok    config: {config.path or where}")
     try:
-        client = runtime.client()
+        client = runtime.client(day)
     except TastegetError as exc:
         typer.echo(f"FAIL  credentials: {exc}")
         raise typer.Exit(exc.exit_code) from None
+    recording = _start_recording(client) if record is not None else None
     checks = doctor.run_checks(client, config)
     for check in checks:
         typer.echo(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
     code = doctor.exit_code(checks)
+    if probe and not code:
+        code = _probe(client, config, day)
+    if recording is not None and record is not None:
+        recording.write(record)
+        typer.echo(f"ok    record: {len(recording.exchanges)} answers written to {record}")
     if code:
         raise typer.Exit(code)
+
+
+def _probe(client: Any, config: Any, day: Any) -> int:
+    from ..probe import probe_exit_code, run_probe
+    from ..register import Register
+
+    findings = run_probe(client, Register(client, config, day))
+    for finding in findings:
+        typer.echo(f"{finding.level:<4}  {finding.name}: {finding.detail}")
+    return probe_exit_code(findings)
+
+
+def _start_recording(client: Any) -> Any:
+    from ..recording import Recording
+
+    recording = Recording()
+
+    def keep(request: Any, path: str, response: Any) -> None:
+        recording.add(
+            request.method,
+            path,
+            dict(response.request.url.params),
+            request.data,
+            request.json_body,
+            response.status_code,
+            response.headers,
+            response.content,
+        )
+
+    client.recorder = keep
+    return recording
 
 
 def register(app: typer.Typer) -> None:

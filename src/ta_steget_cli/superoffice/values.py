@@ -12,8 +12,6 @@ from typing import Any
 
 NEVER_SET = "0001-01-01"
 
-# CustomFields (UDEF) values as the entity API writes them: a list item, or a date in either of
-# the two forms SuperOffice sends.
 
 
 def parse_datetime(value: str | None) -> datetime | None:
