@@ -26,7 +26,7 @@ def tenant_of(realism: Realism | None = None) -> SandboxTenant:
 
 
 def probe(env: Any, *extra: str) -> tuple[int, list[str]]:
-    result = env.run("doctor", "--probe", "--as-of", DAY, *extra)
+    result = env.run("--lang", "en", "doctor", "--probe", "--as-of", DAY, *extra)
     return result.exit_code, result.stdout.splitlines()
 
 
@@ -136,7 +136,9 @@ def test_record_without_personal_text_replays_to_the_same_findings(
         from ta_steget_cli.cli import app
 
         again = CliRunner().invoke(
-            app, ["--config", str(config), "doctor", "--probe", "--as-of", DAY], env=env.env
+            app,
+            ["--config", str(config), "--lang", "en", "doctor", "--probe", "--as-of", DAY],
+            env=env.env,
         )
     replayed = again.stdout.splitlines()
     assert again.exit_code == 0, replayed
@@ -157,3 +159,13 @@ def test_readme_first_run_starts_with_the_probe() -> None:
     section = readme.split("\n## First run against your tenant\n", 1)[1].split("\n## ", 1)[0]
     first_block = section.split("```sh\n", 1)[1].split("\n```", 1)[0]
     assert first_block == "tasteget doctor --probe"
+
+
+def test_probe_speaks_swedish_by_default(sandbox_env: Any) -> None:
+    env = sandbox_env(tenant_of(Realism().flipped("not_one_of_includes_empty")))
+    result = env.run("doctor", "--probe", "--as-of", DAY)
+    assert result.exit_code == 1
+    assert any(
+        line.startswith("FAIL  regionfilter:") and "utan kommun" in line
+        for line in result.stdout.splitlines()
+    ), result.stdout

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from . import filters as f
 from .errors import ApiError, TastegetError
+from .i18n import _
 from .register import ACTIVITY_COLUMNS, PERSON_COLUMNS, Register, entity_has_emarketing
 from .superoffice.values import UNSET, EncodedValueError, decode, parse_datetime
 from .workdays import STOCKHOLM
@@ -197,7 +198,7 @@ def run_probe(source: ProbeSource, register: Register) -> list[Finding]:
         try:
             findings.extend(check(source, register, sample))
         except TastegetError as exc:
-            findings.append(Finding(check.__name__.replace("_", " "), FAIL, str(exc)))
+            findings.append(Finding(_(check.__name__.replace("_", " ")), FAIL, str(exc)))
     return findings
 
 
@@ -211,10 +212,14 @@ def _sample(source: ProbeSource, register: Register, findings: list[Finding]) ->
             order_by="personId",
         )
     except TastegetError as exc:
-        findings.append(Finding("sample", FAIL, f"cannot read persons: {exc}"))
+        findings.append(
+            Finding(_("sample"), FAIL, _("cannot read persons: {error}").format(error=exc))
+        )
         return None
     if not rows:
-        findings.append(Finding("sample", WARN, "the tenant has no persons: nothing to check"))
+        findings.append(
+            Finding(_("sample"), WARN, _("the tenant has no persons: nothing to check"))
+        )
         return None
     by_id = {int(r["personId"]): r for r in rows}
     sample = Sample(sorted(by_id), by_id)
@@ -250,12 +255,18 @@ def shapes_accepted(source: ProbeSource, register: Register, sample: Sample) -> 
             refused.append(f"{shape.name} ({exc})")
     if refused:
         yield Finding(
-            "query shapes",
+            _("query shapes"),
             FAIL,
-            "refused: " + "; ".join(refused) + "; check the ProgIds and ids in the config",
+            _("refused: {queries}; check the ProgIds and ids in the config").format(
+                queries="; ".join(refused)
+            ),
         )
     else:
-        yield Finding("query shapes", OK, f"all {len(shapes)} archive queries accepted")
+        yield Finding(
+            _("query shapes"),
+            OK,
+            _("all {count} archive queries accepted").format(count=len(shapes)),
+        )
 
 
 def archive_post(source: ProbeSource, register: Register, sample: Sample) -> Iterator[Finding]:
@@ -266,14 +277,16 @@ def archive_post(source: ProbeSource, register: Register, sample: Sample) -> Ite
     except ApiError as exc:
         if exc.status in (404, 405):
             yield Finding(
-                "archive POST",
+                _("archive POST"),
                 WARN,
-                f"not available ({exc.status}): long id lists go as several GET requests "
-                "under 2,000 characters; nothing to change",
+                _(
+                    "not available ({status}): long id lists go as several GET requests "
+                    "under 2,000 characters; nothing to change"
+                ).format(status=exc.status),
             )
             return
         raise
-    yield Finding("archive POST", OK, "long id lists go in one POST")
+    yield Finding(_("archive POST"), OK, _("long id lists go in one POST"))
 
 
 def _ids_among(source: ProbeSource, ids: Sequence[int], condition: str | None) -> set[int]:
@@ -295,27 +308,33 @@ def region_semantics(source: ProbeSource, register: Register, sample: Sample) ->
     if region & in_kommun:
         pid = min(region & in_kommun)
         yield Finding(
-            "region filter",
+            _("region filter"),
             FAIL,
-            f"person {pid} has a municipality interest but the region filter returns them; "
-            "region lists would show municipality contacts",
+            _(
+                "person {id} has a municipality interest but the region filter returns them; "
+                "region lists would show municipality contacts"
+            ).format(id=pid),
         )
         return
     missing = set(sample.ids) - region - in_kommun
     if missing:
         yield Finding(
-            "region filter",
+            _("region filter"),
             FAIL,
-            f"{len(missing)} of {len(sample.ids)} sampled persons with no municipality "
-            f"(e.g. {min(missing)}, probably with no interests at all) are not returned by "
-            "personInterestIds notOneOf: the region's lists and reports leave them out",
+            _(
+                "{count} of {sampled} sampled persons with no municipality (e.g. {id}, "
+                "probably with no interests at all) are not returned by personInterestIds "
+                "notOneOf: the region's lists and reports leave them out"
+            ).format(count=len(missing), sampled=len(sample.ids), id=min(missing)),
         )
         return
     yield Finding(
-        "region filter",
+        _("region filter"),
         OK,
-        f"{len(region)} of {len(sample.ids)} sampled persons belong to the region, persons "
-        "without interests included",
+        _(
+            "{count} of {sampled} sampled persons belong to the region, persons without "
+            "interests included"
+        ).format(count=len(region), sampled=len(sample.ids)),
     )
 
 
@@ -331,19 +350,20 @@ def interests_anded(source: ProbeSource, register: Register, sample: Sample) -> 
     both = _ids_among(source, sample.ids, f.all_of(a, b))
     if only_a == only_b:
         yield Finding(
-            "two interest restrictions",
+            _("two interest restrictions"),
             WARN,
-            "the sample cannot tell AND from OR (no person in one municipality only)",
+            _("the sample cannot tell AND from OR (no person in one municipality only)"),
         )
     elif both == only_a & only_b:
-        yield Finding("two interest restrictions", OK, "ANDed, as the commands assume")
+        yield Finding(_("two interest restrictions"), OK, _("ANDed, as the commands assume"))
     else:
         yield Finding(
-            "two interest restrictions",
+            _("two interest restrictions"),
             FAIL,
-            f"two restrictions on personInterestIds are not ANDed ({len(both)} found, "
-            f"{len(only_a & only_b)} expected): municipality memberships and status lists "
-            "would be wrong",
+            _(
+                "two restrictions on personInterestIds are not ANDed ({found} found, "
+                "{expected} expected): municipality memberships and status lists would be wrong"
+            ).format(found=len(both), expected=len(only_a & only_b)),
         )
 
 
@@ -358,14 +378,18 @@ def consent_agrees(source: ProbeSource, register: Register, sample: Sample) -> I
     ]
     if wrong:
         yield Finding(
-            "consent restriction",
+            _("consent restriction"),
             FAIL,
-            f"the archive's e-marketing consent disagrees with person {wrong[0]}'s Consents: "
-            "the purge could delete a subscriber; set [purge] newsletter_interest as well",
+            _(
+                "the archive's e-marketing consent disagrees with person {id}'s Consents: the "
+                "purge could delete a subscriber; set [purge] newsletter_interest as well"
+            ).format(id=wrong[0]),
         )
     else:
         yield Finding(
-            "consent restriction", OK, f"agrees with the Consents of {len(ids)} persons read"
+            _("consent restriction"),
+            OK,
+            _("agrees with the Consents of {count} persons read").format(count=len(ids)),
         )
 
 
@@ -380,14 +404,16 @@ def activity_rows_belong(
     }
     if foreign:
         yield Finding(
-            "activity rows",
+            _("activity rows"),
             FAIL,
-            f"PersonActivity for persons {min(asked)}-{max(asked)} also answers rows of "
-            f"{len(foreign)} other persons (invited participants?); the tool drops them, so a "
-            "person invited to a follow-up is not credited with it (the purge may list them)",
+            _(
+                "PersonActivity for persons {first}-{last} also answers rows of {count} other "
+                "persons (invited participants?); the tool drops them, so a person invited to a "
+                "follow-up is not credited with it (the purge may list them)"
+            ).format(first=min(asked), last=max(asked), count=len(foreign)),
         )
     else:
-        yield Finding("activity rows", OK, "every row belongs to a person asked for")
+        yield Finding(_("activity rows"), OK, _("every row belongs to a person asked for"))
 
 
 def udef_values_decode(
@@ -404,25 +430,28 @@ def udef_values_decode(
         if not prog_id:
             continue
         problem = _undecodable(sample.entities.values(), prog_id, kind)
+        name = _("values of {key}").format(key=key)
         if problem:
-            yield Finding(f"values of {key}", FAIL, f"{prog_id}: {problem}; check the field's type")
+            detail = _("{field}: {problem}; check the field's type")
+            yield Finding(name, FAIL, detail.format(field=prog_id, problem=problem))
         else:
-            yield Finding(f"values of {key}", OK, f"{prog_id} decodes in every entity read")
+            detail = _("{field} decodes in every entity read")
+            yield Finding(name, OK, detail.format(field=prog_id))
 
 
 def _undecodable(entities: Iterable[Mapping[str, Any]], prog_id: str, kind: str) -> str | None:
     for entity in entities:
         fields = entity.get("CustomFields") or {}
         if prog_id not in fields:
-            return f"missing from person {entity.get('PersonId')}'s CustomFields"
+            return _("missing from person {id}'s CustomFields").format(id=entity.get("PersonId"))
         try:
             value = decode(fields[prog_id])
         except EncodedValueError as exc:
             return str(exc)
         if kind == "list" and not (isinstance(value, int) or value is UNSET):
-            return f"{fields[prog_id]!r} is not a list item"
+            return _("{value!r} is not a list item").format(value=fields[prog_id])
         if kind == "date" and not (isinstance(value, date) or value is UNSET):
-            return f"{fields[prog_id]!r} is not a date"
+            return _("{value!r} is not a date").format(value=fields[prog_id])
     return None
 
 
@@ -438,15 +467,24 @@ def updated_dates_agree(
             continue
         if archive.replace(microsecond=0) != own.replace(microsecond=0):
             yield Finding(
-                "updated dates",
+                _("updated dates"),
                 FAIL,
-                f"person {pid}: the archive says {sample.rows[pid].get('personUpdatedDate')}, "
-                f"the entity {entity.get('UpdatedDate')}: purge apply would skip everyone as "
-                "changed since the plan",
+                _(
+                    "person {id}: the archive says {archive}, the entity {entity}: purge apply "
+                    "would skip everyone as changed since the plan"
+                ).format(
+                    id=pid,
+                    archive=sample.rows[pid].get("personUpdatedDate"),
+                    entity=entity.get("UpdatedDate"),
+                ),
             )
             return
     yield Finding(
-        "updated dates", OK, f"archive and entity agree to the second for {len(sample.entities)}"
+        _("updated dates"),
+        OK,
+        _("archive and entity agree to the second for {count} persons").format(
+            count=len(sample.entities)
+        ),
     )
 
 
@@ -469,15 +507,22 @@ def activity_date_zone(
             local += 1
     if local > same:
         yield Finding(
-            "activity date zone",
+            _("activity date zone"),
             FAIL,
-            f"the activity date column is local time ({local} rows dated the Stockholm offset "
-            "after their registration): first responses and last activities shift by 1-2 hours",
+            _(
+                "the activity date column is local time ({count} rows dated the Stockholm "
+                "offset after their registration): first responses and last activities shift "
+                "by 1-2 hours"
+            ).format(count=local),
         )
     elif same:
-        yield Finding("activity date zone", OK, f"UTC, like registeredDate ({same} rows)")
+        yield Finding(
+            _("activity date zone"),
+            OK,
+            _("UTC, like registeredDate ({count} rows)").format(count=same),
+        )
     else:
-        yield Finding("activity date zone", WARN, "no activity in the sample tells the zone")
+        yield Finding(_("activity date zone"), WARN, _("no activity in the sample tells the zone"))
 
 
 def form_logins(source: ProbeSource, register: Register, sample: Sample) -> Iterator[Finding]:
@@ -496,15 +541,17 @@ def form_logins(source: ProbeSource, register: Register, sample: Sample) -> Iter
             gap = registered - person_registered
             if timedelta(0) <= gap <= timedelta(minutes=MINUTES_AFTER_REGISTRATION):
                 soon[login] += 1
-    ranked = ", ".join(f"{login} ({n})" for login, n in soon.most_common(5)) or "none"
+    ranked = ", ".join(f"{login} ({n})" for login, n in soon.most_common(5)) or _("none")
     configured = register.config.first_response.ignore_registered_by
     if not configured:
         yield Finding(
             "ignore_registered_by",
             WARN,
-            f"empty: an automatic reply counts as a first response. Logins registering "
-            f"activities within {MINUTES_AFTER_REGISTRATION} minutes of a registration: "
-            f"{ranked}; set [first_response] ignore_registered_by",
+            _(
+                "empty: an automatic reply counts as a first response. Logins registering "
+                "activities within {minutes} minutes of a registration: {ranked}; set "
+                "[first_response] ignore_registered_by"
+            ).format(minutes=MINUTES_AFTER_REGISTRATION, ranked=ranked),
         )
         return
     unused = [name for name in configured if name.casefold() not in seen]
@@ -512,29 +559,44 @@ def form_logins(source: ProbeSource, register: Register, sample: Sample) -> Iter
         yield Finding(
             "ignore_registered_by",
             WARN,
-            f"{', '.join(unused)} registered no activity in the sample; candidates: {ranked}",
+            _("{logins} registered no activity in the sample; candidates: {ranked}").format(
+                logins=", ".join(unused), ranked=ranked
+            ),
         )
     else:
-        yield Finding("ignore_registered_by", OK, f"in use; candidates seen: {ranked}")
+        yield Finding(
+            "ignore_registered_by",
+            OK,
+            _("in use; candidates seen: {ranked}").format(ranked=ranked),
+        )
 
 
 def credentials(source: ProbeSource, register: Register, sample: Sample) -> Iterator[Finding]:
     who = source.current_principal()
     name = who.get("FullName") or who.get("UserName") or "?"
     yield Finding(
-        "read right", OK, f"{name} (associate {who.get('AssociateId', '?')}) may read persons"
+        _("read right"),
+        OK,
+        _("{name} (associate {id}) may read persons").format(
+            name=name, id=who.get("AssociateId", "?")
+        ),
     )
     pid = sample.ids[0]
     mask = str((sample.entities[pid].get("TableRight") or {}).get("Mask") or "")
     rights = {part.strip().casefold() for part in mask.replace("|", ",").split(",")}
     full = "fullaccess" in rights
-    for right, needed_by in (("update", "status set/import"), ("delete", "purge apply")):
+    for right, title, needed_by in (
+        ("update", _("update right"), "status set/import"),
+        ("delete", _("delete right"), "purge apply"),
+    ):
         if full or right in rights:
-            yield Finding(f"{right} right", OK, f"persons may be changed ({needed_by})")
+            detail = _("persons may be changed ({commands})").format(commands=needed_by)
+            yield Finding(title, OK, detail)
         elif mask:
-            yield Finding(f"{right} right", WARN, f"TableRight {mask!r}: {needed_by} will fail")
+            detail = _("TableRight {mask!r}: {commands} will fail")
+            yield Finding(title, WARN, detail.format(mask=mask, commands=needed_by))
         else:
-            yield Finding(f"{right} right", WARN, "the entity says nothing of its rights")
+            yield Finding(title, WARN, _("the entity says nothing of its rights"))
     yield from _patch_available(source, pid)
 
 
@@ -544,17 +606,19 @@ def _patch_available(source: ProbeSource, pid: int) -> Iterator[Finding]:
         source.patch_person(pid, impossible)
     except ApiError as exc:
         if exc.status in (409, 412):
-            yield Finding("PATCH", OK, "available (a failing test was refused, nothing written)")
+            yield Finding("PATCH", OK, _("available (a failing test was refused, nothing written)"))
             return
         if exc.status in (404, 405):
             yield Finding(
                 "PATCH",
                 FAIL,
-                f'not available ({exc.status}): set [superoffice] person_update = "put"',
+                _('not available ({status}): set [superoffice] person_update = "put"').format(
+                    status=exc.status
+                ),
             )
             return
         raise
-    yield Finding("PATCH", FAIL, "a PATCH whose test cannot hold was accepted: do not write")
+    yield Finding("PATCH", FAIL, _("a PATCH whose test cannot hold was accepted: do not write"))
 
 
 def probe_exit_code(findings: Sequence[Finding]) -> int:

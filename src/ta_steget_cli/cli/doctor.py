@@ -9,6 +9,7 @@ import typer
 
 from .. import doctor
 from ..errors import TastegetError, UsageError
+from ..i18n import _
 from .options import AsOfOption
 from .runtime import Runtime, as_of_or_today
 
@@ -42,7 +43,7 @@ def doctor_command(
     """Check the config, the connection, the credentials and every configured id."""
     runtime: Runtime = ctx.obj
     if record is not None and not probe:
-        raise UsageError("--record: only with --probe")
+        raise UsageError(_("--record: only with --probe"))
     day = as_of_or_today(as_of)
     where = "built-in sandbox config" if runtime.sandbox else "config"
     try:
@@ -65,7 +66,10 @@ def doctor_command(
         code = _probe(client, config, day)
     if recording is not None and record is not None:
         recording.write(record)
-        typer.echo(f"ok    record: {len(recording.exchanges)} answers written to {record}")
+        written = _("{count} answers written to {file}").format(
+            count=len(recording.exchanges), file=record
+        )
+        typer.echo(f"ok    {_('record')}: {written}")
     if code:
         raise typer.Exit(code)
 
