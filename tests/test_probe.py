@@ -169,3 +169,12 @@ def test_probe_speaks_swedish_by_default(sandbox_env: Any) -> None:
         line.startswith("FAIL  regionfilter:") and "utan kommun" in line
         for line in result.stdout.splitlines()
     ), result.stdout
+
+
+def test_the_sandbox_config_names_the_sandbox_form_login(cli: Any) -> None:
+    """`--sandbox` (and `sandbox serve --write-config`) must ignore the sandbox's own form login,
+    a `sysCust…` login as on a real tenant; the probe sees it register the forms' activities."""
+    result = cli("--sandbox", "--lang", "en", "doctor", "--probe", "--as-of", DAY)
+    assert result.exit_code == 0, result.output
+    line = line_of(result.stdout.splitlines(), "ignore_registered_by")
+    assert line.startswith("ok    ") and ids.FORM_USER[0] in line

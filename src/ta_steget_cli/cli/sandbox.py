@@ -58,7 +58,7 @@ field = "{ids.PREFERRED_CONTACT_FIELD}"
 {table(ids.PREFERRED_CONTACT_VALUES)}
 
 [first_response]
-ignore_registered_by = ["{ids.FORM_USER[0]}", "{ids.SYSTEM_USER[0]}"]
+ignore_registered_by = ["{ids.FORM_USER[0]}"]   # the forms' login (doctor --probe finds it)
 
 [purge]
 newsletter_interest = {ids.NEWSLETTER_INTEREST}
