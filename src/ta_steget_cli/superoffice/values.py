@@ -13,7 +13,6 @@ from typing import Any
 NEVER_SET = "0001-01-01"
 
 
-
 def parse_datetime(value: str | None) -> datetime | None:
     """A SuperOffice datetime (UTC without offset, or with one) as an aware UTC datetime.
 
@@ -191,7 +190,7 @@ def same_value(a: Any, b: Any) -> bool:
     try:
         return decode(a) == decode(b)
     except EncodedValueError:
-        return a == b
+        return bool(a == b)
 
 
 _LANGUAGE_PART = re.compile(r'([A-Za-z]{2}):"((?:[^"]|"")*)";?')
@@ -200,16 +199,15 @@ _LANGUAGE_PART = re.compile(r'([A-Za-z]{2}):"((?:[^"]|"")*)";?')
 def plain_text(text: str, language: str = "SV") -> str:
     """One language of a multi-language text (`SV:"…";US:"…";`): the asked one, else the first.
     Texts that are not multi-language come back as they are."""
-    parts = _LANGUAGE_PART.findall(text.strip())
-    if not parts or "".join(f'{c}:"{v}";' for c, v in parts).rstrip(";") != text.strip().rstrip(
-        ";"
-    ):
+    parts: list[tuple[str, str]] = _LANGUAGE_PART.findall(text.strip())
+    whole = "".join(f'{code}:"{value}";' for code, value in parts)
+    if not parts or whole.rstrip(";") != text.strip().rstrip(";"):
         return text
     wanted = language.upper()[:2]
     for code, value in parts:
         if code.upper() == wanted:
-            return value
-    return parts[0][1]
+            return str(value)
+    return str(parts[0][1])
 
 
 def list_item(item_id: int) -> str:
