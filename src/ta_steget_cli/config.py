@@ -25,7 +25,6 @@ from .files import POSIX_PERMISSIONS
 from .workdays import DUE_WORKING_DAYS
 
 AUTH_MODES = ("user", "system_user", "ticket", "bearer", "basic")
-PERSON_UPDATES = ("patch", "put")
 ENVIRONMENTS = ("sod", "qaonline", "online")
 ACTIVITY_KINDS = ("appointment", "document", "chat", "formSubmission", "mailing")
 # Mass mailings reach everyone: never a personal first response (the contract's activity kinds).
@@ -58,10 +57,7 @@ class SuperOfficeSettings:
     max_retries: int = 6
     max_retry_seconds: float = 120.0
     ticket_cache: Path | None = None  # where a system-user ticket is cached (0600)
-    # How a person's fields are written: "patch" (JSON Patch with a test on UpdatedDate) or
-    # "put" (GET, then PUT of the whole entity under If-Unmodified-Since) for tenants without
-    # PATCH; `doctor --probe` tells which.
-    person_update: str = "patch"
+    person_update: str = "patch"  # "put": GET then PUT, for tenants without PATCH
 
 
 @dataclass(frozen=True)
@@ -193,9 +189,6 @@ def config_path(explicit: Path | None) -> Path:
     if env:
         return Path(env)
     return default_config_dir() / "config.toml"
-
-
-# ---------------------------------------------------------------- validation helpers
 
 
 class _Reader:
@@ -354,7 +347,7 @@ def _superoffice(root: _Reader) -> SuperOfficeSettings:
         max_retries=so.integer("max_retries", d.max_retries, 0, 20),
         max_retry_seconds=so.number("max_retry_seconds", d.max_retry_seconds, 0.0, 3600.0),
         ticket_cache=so.path_value("ticket_cache", d.ticket_cache),
-        person_update=so.choice("person_update", d.person_update, PERSON_UPDATES),
+        person_update=so.choice("person_update", d.person_update, ("patch", "put")),
     )
 
 

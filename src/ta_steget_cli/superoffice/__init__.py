@@ -12,8 +12,9 @@ Callers import from here; the names below are the package's public face.
 """
 
 from .auth import TICKET_CLAIM, SuperOfficeAuth, SystemUserAuth, auth_for
-from .client import ApiRequest, RateLimiter, RequestStats, SuperOfficeClient
+from .client import RateLimiter, RequestStats, SuperOfficeClient
 from .redact import RedactSecrets
+from .requests import ApiRequest
 from .tenant import TenantState, login_host
 from .values import format_datetime, parse_datetime, primary_key
 

@@ -9,14 +9,13 @@ Credentials come from `auth.py`, archive paging from `archive.py`; this module s
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -34,9 +33,11 @@ from ..errors import (
 from ..models import Session
 from ..rights import ADMIN_RIGHT, Principal
 from .answers import Action, Verdict, classify
-from .archive import Paginator, PostRefused, archive_params
+from .archive import Paginator
 from .auth import SessionKeeper, SuperOfficeAuth, UserAuth, auth_for
+from .extras import ClientExtras
 from .oidc import OidcClient, browser_login
+from .requests import ApiRequest, rows_body, unmodified_since
 from .tenant import TenantState, check_url, login_host, parse_state
 
 logger = logging.getLogger("ta_steget_cli.superoffice")
@@ -46,8 +47,6 @@ BACKOFF_CAP = 30.0
 MAX_URL_LENGTH = 2000
 # Without it, list texts can come as multi-language strings (`SV:"…";US:"…";`).
 LANGUAGE = "sv"
-# Keys of CustomFields that describe a value and are never sent back.
-_DESCRIBING = (":org", ":DisplayText", ":DisplayTooltip")
 # The key under which each request carries its `_Exchange` (httpx passes extensions through
 # auth flows and event hooks, so a re-sent request is counted and logged like any other).
 _EXCHANGE = "tasteget.exchange"
@@ -103,22 +102,6 @@ class RateLimiter:
 # ---------------------------------------------------------------- one call
 
 
-@dataclass(frozen=True)
-class ApiRequest:
-    """One call to SuperOffice, as the client sends it (and re-sends it on a retry)."""
-
-    method: str
-    shown: str  # the path as logs and errors show it; with `url` None, the path under api_url
-    kind: str  # what RequestStats counts it as ("person:get", "archive:Person", ...)
-    url: str | None = None  # an absolute URL instead of api_url + shown
-    api: bool = True  # a call to the tenant's API, with credentials (login and state: False)
-    params: dict[str, str] | None = None
-    data: dict[str, str] | None = None  # a form body (long archive queries)
-    json_body: Any = None
-    headers: dict[str, str] | None = None
-    expect_json: bool = True
-
-
 @dataclass
 class _Exchange:
     """What one ApiRequest has cost so far: every HTTP request sent for it, re-sends included."""
@@ -131,7 +114,7 @@ class _Exchange:
 # ---------------------------------------------------------------- the client
 
 
-class SuperOfficeClient:
+class SuperOfficeClient(ClientExtras):
     """SuperOffice WebAPI client: archive scans, persons, reference lists, tenant state."""
 
     def __init__(
@@ -434,51 +417,7 @@ class SuperOfficeClient:
             body = self._post_archive(provider, params)
         else:
             body = self._call(ApiRequest("GET", shown, kind, params=params))
-        return _rows_body(body, shown)
-
-    def _post_archive(self, provider: str, params: dict[str, str]) -> Any:
-        """A long query as a form-encoded POST; a tenant without it (older NetServers answer
-        404/405) is remembered, and the paginator asks again in GET-sized pieces."""
-        shown = f"/v1/Archive/{provider}"
-        refused = PostRefused(
-            f"the query to {shown} is longer than a URL may be, and this SuperOffice has no "
-            "archive POST",
-            method="POST",
-            path=shown,
-        )
-        if not self._archive_post:
-            raise refused
-        try:
-            return self._call(ApiRequest("POST", shown, f"archive:{provider}", data=params))
-        except ApiError as exc:
-            if exc.status not in (404, 405):
-                raise
-            self._archive_post = False
-            logger.warning(
-                "SuperOffice has no archive POST (%s): long id lists go as several GET requests",
-                exc.status,
-            )
-            raise refused from None
-
-    def archive_rows(
-        self,
-        provider: str,
-        *,
-        select: Sequence[str],
-        filter: str | None = None,
-        entities: Sequence[str] | None = None,
-        top: int,
-        order_by: str | None = None,
-        post: bool = False,
-    ) -> list[dict[str, Any]]:
-        """One archive answer as it comes (no paging): `doctor --probe`'s samples."""
-        extra = {"$top": str(top), **({"$orderBy": order_by} if order_by else {})}
-        params = archive_params(select, filter, entities, **extra)
-        shown = f"/v1/Archive/{provider}"
-        if post:
-            body = self._call(ApiRequest("POST", shown, f"archive:{provider}", data=params))
-            return list(_rows_body(body, shown)["value"])
-        return list(self._archive(provider, params)["value"])
+        return rows_body(body, shown)
 
     def _url_length(self, shown: str, params: dict[str, str]) -> int:
         return len(str(httpx.URL(self.api_url + shown, params=params)))
@@ -546,45 +485,9 @@ class SuperOfficeClient:
 
     def delete_person(self, person_id: int, *, if_unmodified_since: datetime | None = None) -> None:
         """Soft-deletes (recycle bin). NotFound when already gone, Conflict when changed since."""
-        headers = _unmodified_since(if_unmodified_since)
+        headers = unmodified_since(if_unmodified_since)
         shown = f"/v1/Person/{int(person_id)}"
         self._call(ApiRequest("DELETE", shown, "person:delete", headers=headers, expect_json=False))
-
-    def put_person(
-        self, person_id: int, entity: dict[str, Any], *, if_unmodified_since: datetime | None
-    ) -> dict[str, Any]:
-        """Writes the whole entity back (tenants without PATCH); Conflict (412) when the
-        person changed since `if_unmodified_since`."""
-        shown = f"/v1/Person/{int(person_id)}"
-        headers = _unmodified_since(if_unmodified_since)
-        body = self._call(ApiRequest("PUT", shown, "person:put", json_body=entity, headers=headers))
-        return _expect_dict(body, shown)
-
-    def write_custom_fields(
-        self, person_id: int, entity: dict[str, Any], fields: dict[str, str]
-    ) -> dict[str, Any]:
-        """Changes only `fields` of a person read as `entity`, never over someone else's change:
-        a PATCH with a `test` on UpdatedDate, or, with `person_update = "put"`, the entity as
-        read with the fields changed, PUT back under If-Unmodified-Since. Conflict either way
-        when the person changed since it was read."""
-        if self.settings.person_update == "put":
-            from .values import parse_datetime
-
-            changed = dict(entity)
-            kept = {
-                k: v
-                for k, v in (entity.get("CustomFields") or {}).items()
-                if not k.endswith(_DESCRIBING)
-            }
-            changed["CustomFields"] = {**kept, **fields}
-            since = parse_datetime(entity.get("UpdatedDate"))
-            return self.put_person(person_id, changed, if_unmodified_since=since)
-        operations: list[dict[str, Any]] = [
-            # The value exactly as read: SuperOffice compares it with what it holds now.
-            {"op": "test", "path": "UpdatedDate", "value": entity.get("UpdatedDate")},
-            {"op": "replace", "path": "CustomFields", "value": fields},
-        ]
-        return self.patch_person(person_id, operations)
 
     def undelete_person(self, person_id: int) -> None:
         """Brings a deleted person back from the recycle bin."""
@@ -659,23 +562,6 @@ class SuperOfficeClient:
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _unmodified_since(moment: datetime | None) -> dict[str, str]:
-    """If-Unmodified-Since carries whole seconds; a record kept with fractions of a second
-    would be "modified since" its own time, so the header names the next whole second."""
-    if moment is None:
-        return {}
-    when = moment.astimezone(UTC)
-    if when.microsecond:
-        when = when.replace(microsecond=0) + timedelta(seconds=1)
-    return {"If-Unmodified-Since": email.utils.format_datetime(when, usegmt=True)}
-
-
-def _rows_body(body: Any, shown: str) -> dict[str, Any]:
-    if not isinstance(body, dict) or not isinstance(body.get("value"), list):
-        raise ApiError(f"SuperOffice's answer to {shown} has no list of rows ('value')")
-    return body
 
 
 def _expect_dict(body: Any, shown: str) -> dict[str, Any]:
