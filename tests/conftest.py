@@ -116,9 +116,16 @@ def sandbox_document(api_url: str, data_dir: Path) -> dict[str, Any]:
             "field": ids.PREFERRED_CONTACT_FIELD,
             "values": dict(ids.PREFERRED_CONTACT_VALUES),
         },
-        "first_response": {"ignore_registered_by": [ids.FORM_USER[0]]},
+        "first_response": {
+            "ignore_registered_by": [ids.FORM_USER[0]],
+            "no_response_interests": list(ids.NO_RESPONSE_INTERESTS),
+        },
         "purge": {"newsletter_interest": ids.NEWSLETTER_INTEREST, "data_dir": str(data_dir)},
         "notify": {
+            # doctor asks the SMTP server when the transport is smtp: the tests that send
+            # mail set transport = "smtp" and their own server's port.
+            "transport": "outbox",
+            "outbox": str(data_dir.parent / "outbox"),
             "smtp_host": "127.0.0.1",
             "smtp_port": 2525,
             "starttls": False,

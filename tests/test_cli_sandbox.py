@@ -119,3 +119,21 @@ def test_serve_refuses_to_overwrite_a_config(tmp_path: Path, cli) -> None:
     result = cli("sandbox", "serve", "--write-config", str(existing))
     assert result.exit_code == 2
     assert existing.read_text(encoding="utf-8") == "# mine\n"
+
+
+def test_a_fresh_served_config_is_complete_and_notify_works(served: Path) -> None:
+    """`serve --write-config` writes [notify] with transport = "outbox": doctor checks the mail
+    side and passes, and notify (dry run or not) writes the mails into the outbox folder."""
+    env = {"TASTEGET_TICKET": ids.TICKET, "TASTEGET_APP_TOKEN": ids.APP_TOKEN}
+    doctor = tasteget("--config", str(served), "doctor", env=env)
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert "ok    notify transport: outbox" in doctor.stdout
+    assert "ok    notify recipients region: inflytt@region.example" in doctor.stdout
+    dry = tasteget("--config", str(served), "notify", "--dry-run", "--as-of", "2026-03-18", env=env)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    outbox = served.parent / "outbox"
+    written = sorted(p.name for p in outbox.iterdir())
+    assert "2026-03-18-region.eml" in written and "2026-03-18-ostersund.eml" in written
+    again = tasteget("--config", str(served), "notify", "--as-of", "2026-03-18", env=env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "skrivet till" in again.stdout

@@ -4,6 +4,7 @@ what was expected; the CLI turns it into exit 2 without a traceback."""
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,8 @@ def test_defaults_fill_everything_but_the_core(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, document))
     assert config.superoffice.page_size == 1000
     assert config.superoffice.requests_per_second == 10.0
-    assert config.first_response.lookback_days == 120
+    assert config.first_response.since == date(2025, 1, 1)
+    assert config.first_response.lookback_days is None
     assert config.first_response.activity_kinds == ("appointment", "document", "chat")
     assert config.purge.max_share == 0.20
     assert config.lang == "sv"

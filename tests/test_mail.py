@@ -7,6 +7,7 @@ import datetime as dt
 import email
 import io
 import ipaddress
+import re
 import socket
 import ssl
 from collections.abc import Iterator
@@ -170,11 +171,13 @@ def test_text_part_holds_names_intact() -> None:
     text = body(composed(), "plain")
     assert TRICKY_NAME in text
     assert NON_LATIN in text
-    assert "070-123 45 67" in text
-    assert "Svar senast: 2026-11-16" in text
-    assert "Av dem är 1 ännu inte försenad men" in text
-    assert "Arbetsdagar försenad: -1 (förfaller snart)" in text
-    assert "Arbetsdagar försenad: 5\n" in text
+    assert "Kommuner: Krokom, Åre" in text
+    assert "Svara senast: måndag 16 november (5 arbetsdagar sen)" in text
+    assert "Försenade (2)\n-------------" in text
+    assert "Snart försenade – svara senast (1)" in text
+    assert "Svara senast: tisdag 24 november\n" in text
+    assert not re.search(r"(?<![\d-])-\d", text)  # people never read a negative number
+    assert "070-123 45 67" not in text  # details = "names": no phone or e-mail
 
 
 def test_html_part_escapes_names() -> None:
@@ -184,36 +187,43 @@ def test_html_part_escapes_names() -> None:
     assert "&quot;Annie&quot;" in page
     assert "&amp; Ødegård" in page
     assert NON_LATIN in page
-    assert "<th>Arbetsdagar försenad</th>" in page
+    assert "<th>Svara senast</th>" in page
+    assert "<h2>Snart försenade – svara senast (1)</h2>" in page
 
 
 def test_csv_attachment_round_trip_and_formula_cells_neutralised() -> None:
-    rows = attachment_rows(composed())
+    message = compose(
+        "Krokom", ITEMS, as_of=AS_OF, sender=SENDER, recipients=["a@x.se"], details="full"
+    )
+    rows = attachment_rows(parse(message.as_bytes()))
     assert rows[0] == [
         "Person-id",
         "Namn",
+        "Öppna i SuperOffice",
+        "Kommuner",
         "Registrerad",
-        "Svar senast",
-        "Arbetsdagar försenad",
+        "Svara senast",
+        "Arbetsdagar sen",
+        "Status",
         "Vill bli kontaktad via",
         "Telefon",
         "E-post",
         "Vår kontakt",
-        "Kommuner",
-        "Status",
     ]
     by_id = {row[0]: row for row in rows[1:]}
     assert by_id["1"][1] == TRICKY_NAME
     assert by_id["2"][1] == NON_LATIN
-    assert by_id["2"][5] == "e-post"
-    assert by_id["2"][9] == "Krokom, Åre"
+    assert by_id["2"][8] == "e-post"
+    assert by_id["2"][3] == "Krokom, Åre"
+    assert by_id["1"][6] == "5"  # our own number stays a number
     evil = by_id["3"]
     assert evil[1] == '\'=HYPERLINK("http://evil")'
-    assert evil[6] == "'+46 70-123 45 67"
-    assert evil[7] == "'@evil"
-    assert evil[8] == "'-2+3"
-    assert evil[4] == "-1"  # our own number stays a number
-    assert evil[10] == "förfaller snart"
+    assert evil[9] == "'+46 70-123 45 67"
+    assert evil[10] == "'@evil"
+    assert evil[11] == "'-2+3"
+    assert evil[5] == "2026-11-24"
+    assert evil[6] == ""  # due soon: no negative number
+    assert evil[7] == "förfaller snart"
 
 
 def test_english_verbs_agree_with_the_count() -> None:
@@ -222,8 +232,9 @@ def test_english_verbs_agree_with_the_count() -> None:
     assert "1 person who wants to move to Åre is waiting" in text
     many = body(composed("en"), "plain")
     assert "3 people who want to move to Krokom are waiting" in many
-    assert "Of these, 1 is not overdue yet" in many
-    assert "Working days overdue: -1 (due soon)" in many
+    assert "Due soon – answer by (1)" in many
+    assert "Answer by: Tuesday 24 November\n" in many
+    assert "Answer by: Monday 16 November (5 working days late)" in many
 
 
 def test_empty_list_still_composes() -> None:

@@ -112,7 +112,7 @@ def county_mail(
         server = smtp(refuse, login=bool(notify.get("username")))
         tenant = SandboxTenant(persons=0, today=AS_OF)
         ids = build_county(tenant)
-        env = sandbox_env(tenant, notify={"smtp_port": server.port, **notify})
+        env = sandbox_env(tenant, notify={"transport": "smtp", "smtp_port": server.port, **notify})
         return env, ids, server
 
     return make
@@ -160,13 +160,14 @@ def test_each_municipality_and_the_region_get_their_list(county_mail: Callable[.
     assert attachment_ids(server.recorder.to(OSTERSUND)) == [c.both]
     region = server.recorder.to(REGION)
     assert region["Subject"].endswith("– Regionen (vecka 12)")
-    assert attachment_ids(region) == [c.region_late]
+    # Due today: in the mail by default ([notify] due_soon_days = 2), in a section of its own.
+    assert attachment_ids(region) == [c.region_late, c.region_today]
 
     assert "Krokom: 4 personer skickade till 1 mottagare" in result.stdout
     # Berg has someone waiting but no recipients: said on stderr, not an error.
     assert (
-        "varning: Berg har inga mottagare i [notify.recipients]; listan med 1 person skickas inte"
-        in result.stderr
+        "varning: Berg har inga mottagare i [notify.recipients]; listan med 2 personer skickas "
+        "inte" in result.stderr
     )
 
 
@@ -216,7 +217,7 @@ def test_only_one_municipality_or_the_region(county_mail: Callable[..., Any]) ->
     env, c, server = county_mail()
     assert notify(env, "--only", "region").exit_code == 0
     assert [d.rcpt_tos for d in server.recorder.delivered] == [[REGION]]
-    assert attachment_ids(server.recorder.delivered[0].message) == [c.region_late]
+    assert attachment_ids(server.recorder.delivered[0].message) == [c.region_late, c.region_today]
     unconfigured = notify(env, "--only", "berg")
     assert unconfigured.exit_code == 2
     assert "no addresses for Berg" in unconfigured.stderr
@@ -232,7 +233,7 @@ def test_empty_lists_are_sent_only_when_asked(
     tenant = SandboxTenant(persons=0, today=AS_OF)
     answered = tenant.add_person("Ada", "Svar", registered=at("2026-03-02"), kommuner=["Krokom"])
     tenant.add_activity(answered, "appointment", date=at("2026-03-03"))
-    env = sandbox_env(tenant, notify={"smtp_port": server.port})
+    env = sandbox_env(tenant, notify={"transport": "smtp", "smtp_port": server.port})
     quiet = notify(env)
     assert quiet.exit_code == 0
     assert server.recorder.delivered == []

@@ -56,6 +56,7 @@ def test_json_is_one_array_with_spec_keys(capsys: pytest.CaptureFixture[str]) ->
             "phone": "+46 70 123 45 67",
             "preferred_contact": "phone",
             "our_contact": None,
+            "link": None,
         }
     ]
 

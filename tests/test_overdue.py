@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -48,8 +49,8 @@ class County:
     region_late: int  # no municipality, 23:30 UTC Sunday = Monday 00:30 in Stockholm
     region_today: int  # no municipality, 2026-03-11: due today
     are_soon: int  # Åre, 2026-03-12: due tomorrow
-    old_out: int  # Berg, 2025-11-17: more than 120 days before AS_OF
-    old_in: int  # Berg, 2025-11-18: exactly 120 days before AS_OF
+    old_out: int  # Berg, 2025-11-17: 121 days before AS_OF
+    old_in: int  # Berg, 2025-11-18: 120 days before AS_OF
     future: int  # Krokom, registered the day after AS_OF
 
 
@@ -145,6 +146,7 @@ def test_kommun_list_is_exact_and_most_overdue_first(county: tuple[Any, County])
         "phone": "070-111 11 11",
         "preferred_contact": "phone",
         "our_contact": "Elin Nyberg",
+        "link": None,
     }
 
 
@@ -168,12 +170,20 @@ def test_region_list_counts_in_stockholm_dates(county: tuple[Any, County]) -> No
     assert items[0]["kommuner"] == []
 
 
-def test_all_lists_everyone_once_within_the_lookback(county: tuple[Any, County]) -> None:
+def test_all_lists_everyone_once_however_long_they_waited(county: tuple[Any, County]) -> None:
     env, c = county
     items = listed(env, "--all")
-    assert ids_of(items) == [c.old_in, c.ignored, c.before, c.late, c.region_late, c.both]
-    assert items[0]["registered"] == "2025-11-18"
-    assert items[0]["due"] == "2025-11-25"
+    assert ids_of(items) == [
+        c.old_out,
+        c.old_in,
+        c.ignored,
+        c.before,
+        c.late,
+        c.region_late,
+        c.both,
+    ]
+    assert items[1]["registered"] == "2025-11-18"
+    assert items[1]["due"] == "2025-11-25"
     assert listed(env) == items  # no scope option: the whole county
 
 
@@ -228,12 +238,34 @@ def test_unanswered_lookback_and_kinds_follow_the_config(
     old = tenant.add_person("Sam", "Ek", registered=at("2026-02-16"), kommuner=["Berg"])
     env = sandbox_env(
         tenant,
-        first_response={"activity_kinds": ["appointment", "document"], "lookback_days": 30},
+        first_response={"activity_kinds": ["appointment", "document"], "since": "2026-02-16"},
     )
-    # A chat is not a response under this config; 2026-02-16 is 30 days before AS_OF.
+    # A chat is not a response under this config; 2026-02-16 is the first day listed.
     assert ids_of(listed(env, "--kommun", "Berg")) == [old, chat_only]
-    env_short = sandbox_env(tenant, first_response={"lookback_days": 29})
-    assert ids_of(listed(env_short, "--kommun", "Berg")) == []
+    env_short = sandbox_env(tenant, first_response={"since": "2026-02-17"})
+    assert ids_of(listed(env_short, "--kommun", "Berg")) == []  # and a chat answers by default
+
+
+def test_retired_lookback_days_warns_once_and_still_takes_effect(
+    sandbox_env: Callable[..., Any],
+) -> None:
+    tenant = SandboxTenant(persons=0, today=AS_OF)
+    old = tenant.add_person("Sam", "Ek", registered=at("2026-02-16"), kommuner=["Berg"])
+    newer = tenant.add_person("Rut", "Ek", registered=at("2026-03-02"), kommuner=["Berg"])
+    env = sandbox_env(tenant, first_response={"lookback_days": 29})
+    result = env.run("overdue", "-k", "Berg", "--as-of", AS_OF.isoformat(), "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    assert ids_of(json.loads(result.stdout)) == [newer]
+    warnings = [line for line in result.stderr.splitlines() if "lookback_days" in line]
+    assert warnings == [
+        f"warning: {env.config_path}: [first_response] lookback_days is retired; "
+        "use [first_response] since instead"
+    ]
+    # Nobody is dropped silently: the one before the look-back is counted, with how to see it.
+    assert "--since 2026-02-16" in result.stderr
+    both = env.run("overdue", "-k", "Berg", "--as-of", AS_OF.isoformat(), "-f", "json",
+                   "--since", "2026-02-01")  # fmt: skip
+    assert ids_of(json.loads(both.stdout)) == [old, newer]
 
 
 def test_requests_grow_with_pages_not_persons(sandbox_env: Callable[..., Any]) -> None:
@@ -303,7 +335,7 @@ def test_csv_keys_and_formula_cells_made_safe(awkward: tuple[Any, dict[str, int]
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert list(rows[0]) == [
         "person_id", "name", "kommuner", "registered", "due", "working_days_overdue",
-        "status", "email", "phone", "preferred_contact", "our_contact",
+        "status", "email", "phone", "preferred_contact", "our_contact", "link",
     ]  # fmt: skip
     by_id = {int(r["person_id"]): r for r in rows}
     formula = by_id[ids["formula"]]
@@ -368,7 +400,7 @@ def test_table_colours_overdue_red_and_due_today_yellow(
     assert "\x1b[31m" in lines["Anna Berg"]
     assert "\x1b[33m" in lines["Hanna Idag"] and "\x1b[31m" not in lines["Hanna Idag"]
     assert "\x1b[31m" not in lines["Ivar Snart"] and "\x1b[33m" not in lines["Ivar Snart"]
-    assert "8 personer: 6 försenade, 2 snart" in result.stdout
+    assert "9 personer: 7 försenade, 2 snart" in result.stdout
 
 
 # ---------------------------------------------------------------- bad input
@@ -443,3 +475,46 @@ def test_first_response_is_the_earliest() -> None:
     moments = [datetime(2026, 3, d, 9, tzinfo=UTC) for d in (6, 3, 4)]
     found = first_responses({1: person}, [_activity(m) for m in moments], RULE)
     assert found == {1: datetime(2026, 3, 3, 9, tzinfo=UTC)}
+
+
+# ---------------------------------------------------------------- due soon and links (issue 12)
+
+WEB = "https://sod2.superoffice.com/Cust00000/default.aspx"
+
+
+def test_table_never_shows_a_negative_number_and_says_when_it_falls_due(
+    county: tuple[Any, County],
+) -> None:
+    env, _ = county
+    env.env["COLUMNS"] = "250"
+    result = env.run("overdue", "--all", "--as-of", "2026-03-18", "--due-soon", "1", "-f", "table")
+    assert result.exit_code == 0, result.stderr
+    lines = {name: line for line in result.stdout.splitlines() for name in
+             ("Anna Berg", "Hanna Idag", "Ivar Snart") if name in line}  # fmt: skip
+    assert "förfaller torsdag 19 mars" in lines["Ivar Snart"]
+    assert "förfaller idag" in lines["Hanna Idag"]
+    assert "försenad" in lines["Anna Berg"]
+    assert not re.search(r"(?<![\d-])-\d", result.stdout)  # no negative number anywhere
+    assert "Arbetsdagar sen" in result.stdout
+
+
+def test_links_to_the_persons_card_in_json_csv_and_the_table(
+    county: tuple[Any, County], sandbox_env: Callable[..., Any]
+) -> None:
+    plain_env, c = county
+    env = sandbox_env(plain_env.tenant, superoffice={"web_url": WEB})
+    items = listed(env, "--kommun", "Krokom")
+    assert items[2]["person_id"] == c.late
+    assert items[2]["link"] == f"{WEB}?person.main?person_id={c.late}"
+    csv_out = env.run("overdue", "-k", "Krokom", "--as-of", AS_OF.isoformat(), "-f", "csv")
+    rows = list(csv.DictReader(io.StringIO(csv_out.stdout)))
+    assert rows[2]["link"] == f"{WEB}?person.main?person_id={c.late}"
+    env.env.update({"COLUMNS": "250", "FORCE_COLOR": "1", "TERM": "xterm"})
+    table = env.run("overdue", "-k", "Krokom", "--as-of", AS_OF.isoformat(), "-f", "table")
+    # An OSC 8 terminal hyperlink around the name (and the id) opens the card.
+    assert "\x1b]8;id=" in table.stdout
+    assert f";{WEB}?person.main?person_id={c.late}\x1b\\" in table.stdout
+    bad = sandbox_env(plain_env.tenant, superoffice={"web_url": "sod2.superoffice.com"})
+    refused = bad.run("overdue", "--as-of", AS_OF.isoformat(), "-f", "json")
+    assert refused.exit_code == 2
+    assert "[superoffice] web_url: found 'sod2.superoffice.com'" in refused.stderr

@@ -55,6 +55,9 @@ class MemorySource:
         for person_id in chunk:
             yield from self.activities.get(person_id, [])
 
+    def mdo_list(self, name: str) -> list[dict[str, Any]]:
+        return []  # the interests list: only who_waits asks, and these tests do not
+
 
 def person(person_id: int, registered: str) -> dict[str, Any]:
     return {"personId": person_id, "fullName": f"Test Person {person_id}",

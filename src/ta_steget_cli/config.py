@@ -14,12 +14,15 @@ import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
 from . import KOMMUNER
+from . import config_values as values
+from .config_values import NotifySettings as NotifySettings
 from .errors import ConfigError
 from .files import POSIX_PERMISSIONS
 from .workdays import DUE_WORKING_DAYS
@@ -46,6 +49,7 @@ APP_NAME = "tasteget"
 @dataclass(frozen=True)
 class SuperOfficeSettings:
     api_url: str | None = None
+    web_url: str | None = None  # the web client's .../default.aspx, for links to a person's card
     tenant: str | None = None
     environment: str = "online"
     login_url: str | None = None  # overrides https://{environment}.superoffice.com (tests, sandbox)
@@ -78,7 +82,9 @@ class PreferredContactSettings:
 @dataclass(frozen=True)
 class FirstResponseSettings:
     working_days: int = DUE_WORKING_DAYS
-    lookback_days: int = 120
+    since: date = values.DEFAULT_SINCE
+    lookback_days: int | None = None  # retired: since = as-of minus this, when since is not set
+    no_response_interests: tuple[int, ...] = ()  # interests that ask for no guidance
     activity_kinds: tuple[str, ...] = ("appointment", "document", "chat")
     ignore_registered_by: tuple[str, ...] = ()
     closed_days: tuple[str, ...] = ()  # extra closed days, YYYY-MM-DD
@@ -95,18 +101,6 @@ class PurgeSettings:
     max_share: float = 0.20
     backup_retention_days: int = 30
     roles: tuple[str, ...] = ()  # roles besides administrators that may purge (and undo)
-
-
-@dataclass(frozen=True)
-class NotifySettings:
-    smtp_host: str | None = None
-    smtp_port: int = 587
-    starttls: bool = True
-    ssl: bool = False
-    sender: str | None = None
-    username: str | None = None
-    outbox: Path = Path("outbox")
-    recipients: Mapping[str, tuple[str, ...]] = dc.field(default_factory=dict)  # kommun/"region"
 
 
 @dataclass(frozen=True)
@@ -127,6 +121,7 @@ class Config:
     report: ReportSettings
     lang: str = "sv"
     secrets_file: Path | None = None
+    warnings: tuple[str, ...] = ()  # one line each, for stderr (retired keys)
 
 
 @dataclass(frozen=True)
@@ -334,8 +329,10 @@ def _superoffice(root: _Reader) -> SuperOfficeSettings:
         raise so.fail("api_url", _MISSING, "api_url, or tenant (and environment) to resolve it")
     if api_url and not api_url.rstrip("/").endswith("/api"):
         raise so.fail("api_url", api_url, "the tenant's API root ending in /api")
+    web_url = values.web_url(so, "web_url")
     return SuperOfficeSettings(
         api_url=api_url.rstrip("/") if api_url else None,
+        web_url=web_url,
         tenant=tenant,
         environment=so.choice("environment", d.environment, ENVIRONMENTS),
         login_url=(so.string("login_url") or "").rstrip("/") or None,
@@ -392,12 +389,7 @@ def _preferred_contact(root: _Reader) -> PreferredContactSettings:
 def _first_response(root: _Reader) -> FirstResponseSettings:
     fr = root.table_of("first_response")
     d = FirstResponseSettings()
-    closed = fr.strings("closed_days", d.closed_days)
-    for day in closed:
-        try:
-            _parse_day(day)
-        except ValueError:
-            raise fr.fail("closed_days", day, "dates as YYYY-MM-DD") from None
+    closed = values.day_strings(fr, "closed_days", d.closed_days)
     kinds = fr.kinds("activity_kinds", d.activity_kinds)
     for kind in kinds:
         if kind in NEVER_A_RESPONSE:
@@ -405,17 +397,13 @@ def _first_response(root: _Reader) -> FirstResponseSettings:
             raise fr.fail("activity_kinds", kind, expected)
     return FirstResponseSettings(
         working_days=fr.integer("working_days", d.working_days, 1, 60),
-        lookback_days=fr.integer("lookback_days", d.lookback_days, 1, 3660),
+        since=values.day(fr, "since", d.since),
+        lookback_days=values.retired_lookback(fr),
+        no_response_interests=values.id_list(fr, "no_response_interests"),
         activity_kinds=kinds,
         ignore_registered_by=fr.strings("ignore_registered_by", d.ignore_registered_by),
         closed_days=closed,
     )
-
-
-def _parse_day(text: str) -> Any:
-    from datetime import date
-
-    return date.fromisoformat(text)
 
 
 def _purge(root: _Reader) -> PurgeSettings:
@@ -444,16 +432,18 @@ def _notify(root: _Reader) -> NotifySettings:
     d = NotifySettings()
     rec = no.table_of("recipients")
     recipients: dict[str, tuple[str, ...]] = {}
-    for name in rec.table:
+    for name, addresses in values.addresses(rec).items():
         canonical = "region" if name.casefold() == "region" else kommun_name(name)
         if canonical is None:
             raise rec.fail(name, name, "a municipality name or 'region'")
-        addresses = rec.strings(name, ())
-        for address in addresses:
-            if "@" not in address:
-                raise rec.fail(name, address, "e-mail addresses")
         recipients[canonical] = addresses
     return NotifySettings(
+        due_soon_days=no.integer("due_soon_days", d.due_soon_days, 0, 60),
+        details=no.choice("details", d.details, values.NOTIFY_DETAILS),
+        transport=no.choice("transport", d.transport, values.NOTIFY_TRANSPORTS),
+        per_guide=no.boolean("per_guide", d.per_guide),
+        guides=values.addresses(no.table_of("guides")),
+        configured=bool(no.table),
         smtp_host=no.string("smtp_host"),
         smtp_port=no.integer("smtp_port", d.smtp_port, 1, 65535),
         starttls=no.boolean("starttls", d.starttls),
@@ -505,6 +495,7 @@ def parse_config(document: Mapping[str, Any], path: Path | None = None) -> Confi
         report=_report(root),
         lang=_ui(root),
         secrets_file=root.path_value("secrets_file", None),
+        warnings=values.retired_warnings(root),
     )
 
 

@@ -19,6 +19,7 @@ class Check:
     ok: bool
     detail: str
     exit_code: int = 0  # of the error behind a failed check: 2 config, 4 credentials, else 1
+    warning: bool = False  # ok, but worth fixing: printed as "warn", does not fail doctor
 
 
 class DoctorSource(Protocol):

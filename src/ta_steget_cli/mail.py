@@ -11,13 +11,8 @@ the others, and every outcome comes back as a one-line `DeliveryResult`.
 from __future__ import annotations
 
 import base64
-import csv
-import html
-import io
-import re
 import smtplib
 import ssl
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -30,11 +25,23 @@ from pathlib import Path
 from .config import NotifySettings
 from .errors import ConfigError, UsageError
 from .files import write_atomically
+from .mail_body import (
+    GUIDE_PREFIX,
+    REGION,
+    Older,
+    csv_part,
+    html_part,
+    plain_text,
+    slug,
+    subject_for,
+    words_for,
+)
 from .models import OverdueItem
 from .output import csv_safe
 from .workdays import STOCKHOLM, today_stockholm
 
-REGION = "region"
+__all__ = ["GUIDE_PREFIX", "REGION", "Older", "csv_safe", "slug", "subject_for"]
+
 AS_OF_HEADER = "X-Tasteget-As-Of"  # lets write_eml name the file after the run's as-of date
 
 
@@ -52,231 +59,6 @@ class DeliveryResult:
     reason: str | None = None  # one line, never a secret
 
 
-# ---------------------------------------------------------------- wording
-
-
-@dataclass(frozen=True)
-class _Words:
-    subject: str  # {count} {people} {place} {week}
-    person: str
-    persons: str
-    region: str
-    # (one person, several): English verbs agree with the count.
-    intro: tuple[str, str]  # {count_text} {place} {as_of}
-    region_intro: tuple[str, str]  # {count_text} {as_of}
-    nobody: str
-    due_soon_note: tuple[str, str]  # {n}
-    closing: str
-    headings: tuple[str, ...]  # name, registered, due, overdue, preferred, phone, email, ours
-    csv_extra: tuple[str, ...]  # person id, municipalities, status
-    contact: dict[str, str]
-    status: dict[str, str]
-    attachment: str  # {slug} {as_of}
-
-
-_SV = _Words(
-    subject="Ta steget: {count} {people} väntar på första kontakt – {place} (vecka {week})",
-    person="person",
-    persons="personer",
-    region="Regionen",
-    intro=(
-        "{count_text} som vill flytta till {place} väntar på första kontakt från en "
-        "flyttvägledare. Listan gäller {as_of}.",
-    )
-    * 2,
-    region_intro=(
-        "{count_text} som inte har valt någon kommun väntar på första kontakt från "
-        "regionen. Listan gäller {as_of}.",
-    )
-    * 2,
-    nobody="Ingen väntar på första kontakt. Listan gäller {as_of}.",
-    due_soon_note=(
-        "Av dem är {n} ännu inte försenad men ska kontaktas inom kort.",
-        "Av dem är {n} ännu inte försenade men ska kontaktas inom kort.",
-    ),
-    closing="När ni har kontaktat en person: registrera kontakten som en aktivitet i "
-    "SuperOffice, så försvinner personen från listan. Listan finns också som CSV-fil i "
-    "bilagan.\n\nDetta meddelande skickas automatiskt av tasteget varje vecka.",
-    headings=(
-        "Namn",
-        "Registrerad",
-        "Svar senast",
-        "Arbetsdagar försenad",
-        "Vill bli kontaktad via",
-        "Telefon",
-        "E-post",
-        "Vår kontakt",
-    ),
-    csv_extra=("Person-id", "Kommuner", "Status"),
-    contact={"phone": "telefon", "email": "e-post"},
-    status={"overdue": "försenad", "due_soon": "förfaller snart"},
-    attachment="ta-steget-{slug}-{as_of}.csv",
-)
-
-_EN = _Words(
-    subject="Ta steget: {count} {people} waiting for a first contact – {place} (week {week})",
-    person="person",
-    persons="people",
-    region="Region",
-    intro=(
-        "{count_text} who wants to move to {place} is waiting for a first contact from a "
-        "move guide. The list is as of {as_of}.",
-        "{count_text} who want to move to {place} are waiting for a first contact from a "
-        "move guide. The list is as of {as_of}.",
-    ),
-    region_intro=(
-        "{count_text} who has chosen no municipality is waiting for a first contact from "
-        "the region. The list is as of {as_of}.",
-        "{count_text} who have chosen no municipality are waiting for a first contact from "
-        "the region. The list is as of {as_of}.",
-    ),
-    nobody="Nobody is waiting for a first contact. The list is as of {as_of}.",
-    due_soon_note=(
-        "Of these, {n} is not overdue yet but is due soon.",
-        "Of these, {n} are not overdue yet but are due soon.",
-    ),
-    closing="Once you have contacted a person, register the contact as an activity in "
-    "SuperOffice and the person leaves the list. The list is also attached as a CSV file."
-    "\n\nThis message is sent automatically by tasteget every week.",
-    headings=(
-        "Name",
-        "Registered",
-        "Due",
-        "Working days overdue",
-        "Preferred contact",
-        "Phone",
-        "E-mail",
-        "Our contact",
-    ),
-    csv_extra=("Person id", "Municipalities", "Status"),
-    contact={"phone": "phone", "email": "e-mail"},
-    status={"overdue": "overdue", "due_soon": "due soon"},
-    attachment="ta-steget-{slug}-{as_of}.csv",
-)
-
-
-def _words(lang: str) -> _Words:
-    return _EN if lang == "en" else _SV
-
-
-def _place(key: str, words: _Words) -> str:
-    return words.region if key == REGION else key
-
-
-def _count_text(count: int, words: _Words) -> str:
-    return f"{count} {words.person if count == 1 else words.persons}"
-
-
-def subject_for(key: str, count: int, as_of: date, lang: str = "sv") -> str:
-    """The subject: municipality, count and ISO week; never a person's data."""
-    words = _words(lang)
-    return words.subject.format(
-        count=count,
-        people=words.person if count == 1 else words.persons,
-        place=_place(key, words),
-        week=as_of.isocalendar().week,
-    )
-
-
-# ---------------------------------------------------------------- the list, three ways
-
-
-def _row(item: OverdueItem, words: _Words, *, for_reading: bool = True) -> list[str]:
-    """The visible columns of one person, as text, in heading order.
-
-    For reading, a count of -1 alone looks like an error: a due-soon person says so.
-    """
-    overdue = str(item.working_days_overdue)
-    if for_reading and item.status == "due_soon":
-        overdue += f" ({words.status['due_soon']})"
-    return [
-        item.name,
-        item.registered.isoformat(),
-        item.due.isoformat(),
-        overdue,
-        words.contact.get(item.preferred_contact or "", item.preferred_contact or ""),
-        item.phone or "",
-        item.email or "",
-        item.our_contact or "",
-    ]
-
-
-def _agree(forms: tuple[str, str], count: int) -> str:
-    return forms[0] if count == 1 else forms[1]
-
-
-def _summary(key: str, items: Sequence[OverdueItem], as_of: date, words: _Words) -> list[str]:
-    """The paragraphs above the list."""
-    if not items:
-        return [words.nobody.format(as_of=as_of.isoformat())]
-    count_text = _count_text(len(items), words)
-    template = _agree(words.region_intro if key == REGION else words.intro, len(items))
-    lines = [template.format(count_text=count_text, place=key, as_of=as_of.isoformat())]
-    due_soon = sum(1 for item in items if item.status == "due_soon")
-    if due_soon:
-        lines.append(_agree(words.due_soon_note, due_soon).format(n=due_soon))
-    return lines
-
-
-def _plain_text(key: str, items: Sequence[OverdueItem], as_of: date, words: _Words) -> str:
-    # A labelled block per person reads well in any mail client, with any name length.
-    parts = ["\n".join(_summary(key, items, as_of, words))]
-    for item in items:
-        cells = _row(item, words)
-        block = [cells[0]] + [
-            f"  {heading}: {cell}"
-            for heading, cell in zip(words.headings[1:], cells[1:], strict=True)
-            if cell
-        ]
-        parts.append("\n".join(block))
-    parts.append(words.closing)
-    return "\n\n".join(parts) + "\n"
-
-
-def _html(key: str, items: Sequence[OverdueItem], as_of: date, lang: str, words: _Words) -> str:
-    esc = html.escape  # every value from the register goes through this: names hold < & "
-    paragraphs = "".join(f"<p>{esc(p)}</p>" for p in _summary(key, items, as_of, words))
-    closing = "".join(f"<p>{esc(p)}</p>" for p in words.closing.split("\n\n"))
-    table = ""
-    if items:
-        head = "".join(f"<th>{esc(h)}</th>" for h in words.headings)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{esc(cell)}</td>" for cell in _row(item, words)) + "</tr>"
-            for item in items
-        )
-        table = (
-            '<table border="1" cellpadding="4" cellspacing="0" style="border-collapse:collapse">'
-            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-        )
-    title = esc(subject_for(key, len(items), as_of, lang))
-    return (
-        f'<!DOCTYPE html><html lang="{esc(lang)}"><head><meta charset="utf-8">'
-        f"<title>{title}</title></head><body>{paragraphs}{table}{closing}</body></html>\n"
-    )
-
-
-def _csv(items: Sequence[OverdueItem], words: _Words) -> bytes:
-    """The list for Excel: UTF-8 with BOM and semicolons, as Swedish Excel expects."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(words.csv_extra[:1] + words.headings + words.csv_extra[1:])
-    for item in items:
-        cells = _row(item, words, for_reading=False)
-        text = [csv_safe(c) for c in cells]
-        text[3] = cells[3]  # working days overdue is our own number: no quote before -1
-        kommuner = csv_safe(", ".join(item.kommuner))
-        status = words.status.get(item.status, item.status)
-        writer.writerow([str(item.person_id), *text, kommuner, status])
-    return buffer.getvalue().encode("utf-8-sig")
-
-
-def slug(key: str) -> str:
-    """An ASCII file-name part: Östersund -> ostersund, Åre -> are."""
-    decomposed = unicodedata.normalize("NFKD", key)
-    ascii_text = decomposed.encode("ascii", "ignore").decode("ascii").lower()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-") or "list"
-
-
 # ---------------------------------------------------------------- compose
 
 
@@ -289,9 +71,12 @@ def compose(
     recipients: Sequence[str],
     lang: str = "sv",
     now: datetime | None = None,
+    details: str = "names",
+    older: Older | None = None,
 ) -> EmailMessage:
-    """One municipality's (or the region's) overdue list as a mail with a CSV attachment."""
-    words = _words(lang)
+    """One municipality's (or the region's, or a guide's) list as a mail with a CSV attachment:
+    the overdue, then those due soon, each with what `details` allows (see _FIELDS)."""
+    words = words_for(lang)
     message = EmailMessage()
     message["Subject"] = subject_for(key, len(items), as_of, lang)
     message["From"] = sender
@@ -300,12 +85,16 @@ def compose(
     message["Message-ID"] = make_msgid("tasteget", domain=_domain(sender))
     message[AS_OF_HEADER] = as_of.isoformat()
     # Quoted-printable keeps the parts 7-bit safe for any relay and readable in a saved .eml.
-    message.set_content(_plain_text(key, items, as_of, words), cte="quoted-printable")
+    message.set_content(
+        plain_text(key, items, as_of, words, lang, details, older), cte="quoted-printable"
+    )
     message.add_alternative(
-        _html(key, items, as_of, lang, words), subtype="html", cte="quoted-printable"
+        html_part(key, items, as_of, lang, words, details, older),
+        subtype="html",
+        cte="quoted-printable",
     )
     message.add_attachment(
-        _csv(items, words),
+        csv_part(items, words, lang, details),
         maintype="text",
         subtype="csv",
         filename=words.attachment.format(slug=slug(key), as_of=as_of.isoformat()),
@@ -320,17 +109,27 @@ def outgoing_for(
     as_of: date,
     settings: NotifySettings,
     lang: str = "sv",
+    recipients: Sequence[str] | None = None,
+    older: Older | None = None,
 ) -> Outgoing | None:
-    """The message for `key` addressed from the config; None when no recipients are configured."""
-    recipients = tuple(settings.recipients.get(key, ()))
-    if not recipients:
+    """The message for `key` addressed from the config (or to `recipients`); None when no
+    recipients are configured."""
+    to = tuple(settings.recipients.get(key, ()) if recipients is None else recipients)
+    if not to:
         return None
     if not settings.sender:
         raise ConfigError("[notify] from is not set; notify needs a sender address")
     message = compose(
-        key, items, as_of=as_of, sender=settings.sender, recipients=recipients, lang=lang
+        key,
+        items,
+        as_of=as_of,
+        sender=settings.sender,
+        recipients=to,
+        lang=lang,
+        details=settings.details,
+        older=older,
     )
-    return Outgoing(key, recipients, message)
+    return Outgoing(key, to, message)
 
 
 def _domain(sender: str) -> str | None:
@@ -376,6 +175,26 @@ def send(
     for out in outgoing[len(results) :]:
         results.append(DeliveryResult(out.key, False, f"not sent: {lost}"))
     return results
+
+
+def check_connection(
+    settings: NotifySettings,
+    password: str | None,
+    *,
+    timeout: float = 30,
+    ssl_context: ssl.SSLContext | None = None,
+) -> tuple[str, int] | None:
+    """Connect, secure and log in as `send` does, then quit without sending: None when all
+    went well, else the one-line reason and its exit code (4: login refused) for `doctor`."""
+    _check_settings(settings, password)
+    context = ssl_context or ssl.create_default_context()
+    try:
+        smtp = _connect(settings, password, timeout, context)
+    except (OSError, smtplib.SMTPException) as exc:
+        code = 4 if isinstance(exc, smtplib.SMTPAuthenticationError) else 1
+        return _redact(_connect_reason(settings, exc), password), code
+    _quit(smtp)
+    return None
 
 
 _CONNECTION_LOST = "the SMTP connection was lost"

@@ -46,6 +46,7 @@ class OverdueItem:
     phone: str | None
     preferred_contact: str | None  # "phone" | "email" | None
     our_contact: str | None
+    link: str | None = None  # the person's card in SuperOffice's web client
 
 
 @dataclass(frozen=True, slots=True)

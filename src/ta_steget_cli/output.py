@@ -28,7 +28,9 @@ from rich import box
 from rich.cells import cell_len
 from rich.console import Console, JustifyMethod
 from rich.markup import escape
+from rich.style import Style
 from rich.table import Table
+from rich.text import Text
 
 from .errors import UsageError
 from .files import write_atomically
@@ -278,7 +280,8 @@ def fitted_table(
     for record in records:
         style = row_style(record) if row_style else None
         # Register text is data, never markup: a name like "Anna [/x]" must print as it is.
-        table.add_row(*(escape(cell_text(record.get(c.key))) for c in shown), style=style)
+        links = record.get("_links") or {}
+        table.add_row(*(_cell(record, c.key, links.get(c.key)) for c in shown), style=style)
     return table
 
 
@@ -364,6 +367,14 @@ def page(text: str) -> None:
         subprocess.run(command, shell=True, input=text.encode(encoding, "replace"), env=env)
     except OSError:
         print_text(text)
+
+
+def _cell(record: Mapping[str, Any], key: str, link: str | None) -> str | Text:
+    """A cell's text; with a link, a terminal hyperlink (plain text where links are unknown)."""
+    text = cell_text(record.get(key))
+    if link:
+        return Text(text, style=Style(link=link))
+    return escape(text)
 
 
 def render(

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from . import filters as f
 from .config import NEVER_A_RESPONSE, Config
 from .models import Activity, OverdueItem, Person
 from .register import Register
+from .who_waits import no_guidance_ids
 from .workdays import Calendar, local_date
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ class Scope:
 
     kommun: str | None = None
     region: bool = False
+    our_contact: str | None = None  # the responsible user's name as SuperOffice shows it
+    associate_id: int | None = None  # or their associate id (`--our-contact me`)
 
     @property
     def everyone(self) -> bool:
@@ -47,30 +50,43 @@ class Rule:
     """The first-response rule from `[first_response]`, ready to apply."""
 
     working_days: int
-    lookback_days: int
+    since: date  # unanswered registrations from this (Stockholm) date are listed
     kinds: tuple[str, ...]
     ignored: frozenset[str]  # casefolded logins and full names
+    lookback_days: int | None = None  # retired: since = as-of minus this many days
 
     @classmethod
     def from_settings(
         cls,
         working_days: int,
-        lookback_days: int,
+        since: date,
         kinds: Iterable[str],
         ignore_registered_by: Iterable[str],
+        lookback_days: int | None = None,
     ) -> Rule:
         return cls(
             working_days=working_days,
-            lookback_days=lookback_days,
+            since=since,
             kinds=tuple(k for k in kinds if k not in NEVER_A_RESPONSE),
             ignored=frozenset(u.strip().casefold() for u in ignore_registered_by if u.strip()),
+            lookback_days=lookback_days,
         )
+
+    def first_day(self, as_of: date) -> date:
+        """The earliest registration date listed."""
+        if self.lookback_days is not None:
+            return as_of - timedelta(days=self.lookback_days)
+        return self.since
+
+    def listing_since(self, day: date) -> Rule:
+        """The rule with `--since D`: it replaces the config's since (and a retired look-back)."""
+        return replace(self, since=day, lookback_days=None)
 
 
 def rule_of(config: Config) -> Rule:
     fr = config.first_response
     return Rule.from_settings(
-        fr.working_days, fr.lookback_days, fr.activity_kinds, fr.ignore_registered_by
+        fr.working_days, fr.since, fr.activity_kinds, fr.ignore_registered_by, fr.lookback_days
     )
 
 
@@ -79,15 +95,6 @@ def calendar_of(config: Config) -> Calendar:
 
 
 # ---------------------------------------------------------------- the rules, one question each
-
-
-def window_start(as_of: date, lookback_days: int) -> date:
-    """The earliest registration date still listed."""
-    return as_of - timedelta(days=lookback_days)
-
-
-def in_window(person: Person, first: date, as_of: date) -> bool:
-    return person.registered is not None and first <= local_date(person.registered) <= as_of
 
 
 def by_ignored_user(activity: Activity, ignored: frozenset[str]) -> bool:
@@ -138,6 +145,14 @@ def status_on(due: date, as_of: date, calendar: Calendar, due_soon: int | None) 
     return None
 
 
+def card_link(web_url: str | None, person_id: int) -> str | None:
+    """The SoProtocol link that opens the person's card in SuperOffice's web client (contract
+    section 8): `{web_url}?person.main?person_id=N`; None without `[superoffice] web_url`."""
+    if not web_url:
+        return None
+    return f"{web_url}?person.main?person_id={person_id}"
+
+
 def overdue_item(
     person: Person,
     *,
@@ -147,6 +162,7 @@ def overdue_item(
     calendar: Calendar,
     rule: Rule,
     due_soon: int | None,
+    web_url: str | None = None,
 ) -> OverdueItem | None:
     """The list line of an unanswered person, or None when not (yet) due."""
     due = due_date(person, calendar, rule.working_days)
@@ -166,6 +182,7 @@ def overdue_item(
         phone=person.phone,
         preferred_contact=preferred,
         our_contact=person.our_contact,
+        link=card_link(web_url, person.person_id),
     )
 
 
@@ -177,6 +194,33 @@ def sort_key(item: OverdueItem) -> tuple[int, date, date, int]:
 # ---------------------------------------------------------------- reading and combining
 
 
+@dataclass(frozen=True)
+class Older:
+    """An unanswered (and past due) registration before `since`: counted, not listed."""
+
+    person_id: int
+    registered: date
+    kommuner: tuple[str, ...] = ()  # filled only when asked (notify cuts the count per list)
+
+
+@dataclass(frozen=True)
+class OverdueList:
+    """The list, and the unanswered registrations before `since` it leaves out."""
+
+    items: list[OverdueItem]
+    since: date
+    left_out: tuple[Older, ...] = ()
+
+    @property
+    def older(self) -> int:
+        return len(self.left_out)
+
+    @property
+    def earliest(self) -> date | None:
+        """The registration date of the longest waiting of those left out."""
+        return min((o.registered for o in self.left_out), default=None)
+
+
 def scope_filter(register: Register, scope: Scope) -> str | None:
     if scope.kommun is not None:
         return register.kommun_filter(scope.kommun)
@@ -185,21 +229,32 @@ def scope_filter(register: Register, scope: Scope) -> str | None:
     return None
 
 
-def window_persons(register: Register, scope: Scope, rule: Rule) -> dict[int, Person]:
-    """Persons of the scope registered within the look-back window, by id."""
-    first = window_start(register.as_of, rule.lookback_days)
-    window = register.registered_between(first, register.as_of)
-    return {
+def responsible(person: Person, scope: Scope) -> bool:
+    """Whether `scope` asks for this person's responsible user (our contact), or for anyone."""
+    if scope.our_contact is None:
+        return True
+    return (person.our_contact or "").strip().casefold() == scope.our_contact.strip().casefold()
+
+
+def waiting_persons(register: Register, scope: Scope) -> dict[int, Person]:
+    """Persons of the scope registered by the end of as-of who wait for a first response."""
+    ours = None if scope.associate_id is None else register.our_contact_filter(scope.associate_id)
+    persons = {
         p.person_id: p
-        for p in register.persons(window, scope_filter(register, scope))
-        if in_window(p, first, register.as_of)
+        for p in register.persons(scope_filter(register, scope), ours)
+        if responsible(p, scope)
     }
+    if persons:
+        from_first = f.gt("personId", min(persons) - 1)
+        for pid in no_guidance_ids(register, from_first):
+            persons.pop(pid, None)
+    return persons
 
 
 def response_activities(
     register: Register, persons: Mapping[int, Person], rule: Rule
 ) -> Iterable[Activity]:
-    """Candidate responses: activities of the window persons, in id chunks. Nothing registered
+    """Candidate responses: activities of these persons, in id chunks. Nothing registered
     before the earliest registration can be a response, so the server need not send it."""
     earliest = min(p.registered for p in persons.values() if p.registered is not None)
     # The server compares UTC date parts, and a Stockholm date is at most a day ahead of UTC.
@@ -217,29 +272,70 @@ def answered_persons(
     return first_responses(persons, response_activities(register, persons, rule), rule)
 
 
-def overdue_items(
+def unanswered(register: Register, persons: Mapping[int, Person], rule: Rule) -> dict[int, Person]:
+    """The persons with no first response registered by the end of as-of."""
+    if not persons:
+        return {}
+    answered = answered_persons(register, persons, rule)
+    log.info("overdue: %d of %d persons have had a first response", len(answered), len(persons))
+    return {pid: p for pid, p in persons.items() if pid not in answered}
+
+
+def registered_on_or_after(person: Person, first: date) -> bool:
+    return person.registered is not None and local_date(person.registered) >= first
+
+
+def overdue_list(
     register: Register,
     scope: Scope,
     rule: Rule,
     calendar: Calendar,
     *,
     due_soon: int | None = None,
+    older_kommuner: bool = False,
+) -> OverdueList:
+    """The overdue list (and due-soon, when asked) of the scope, most overdue first, with the
+    unanswered registrations before the rule's first day: nobody drops off silently.
+    `older_kommuner` also reads the municipalities of those (for a count per list)."""
+    as_of = register.as_of
+    first = rule.first_day(as_of)
+    waiting = unanswered(register, waiting_persons(register, scope), rule)
+    listed = {pid: p for pid, p in waiting.items() if registered_on_or_after(p, first)}
+    older = {
+        pid: local_date(p.registered)
+        for pid, p in waiting.items()
+        if p.registered is not None
+        and not registered_on_or_after(p, first)
+        and status_on(due_date(p, calendar, rule.working_days), as_of, calendar, None)
+    }
+    log.info("overdue: %d unanswered since %s, %d before", len(listed), first, len(older))
+    items = item_list(register, scope, listed, rule, calendar, due_soon)
+    kommuner = {}
+    if older_kommuner and not scope.region:
+        kommuner = register.memberships_of(older)
+    left_out = tuple(Older(pid, day, kommuner.get(pid, ())) for pid, day in sorted(older.items()))
+    return OverdueList(items, first, left_out)
+
+
+def item_list(
+    register: Register,
+    scope: Scope,
+    persons: Mapping[int, Person],
+    rule: Rule,
+    calendar: Calendar,
+    due_soon: int | None,
 ) -> list[OverdueItem]:
-    """The overdue list (and due-soon, when asked) of the scope, most overdue first."""
-    persons = window_persons(register, scope, rule)
-    log.info("overdue: %d persons registered within the window", len(persons))
+    """The lines of the unanswered `persons` that are due (or due soon), most overdue first."""
     if not persons:
         return []
-    first = window_start(register.as_of, rule.lookback_days)
+    first = min(local_date(p.registered) for p in persons.values() if p.registered)
     window = register.registered_between(first, register.as_of)
     narrow = scope_filter(register, scope)
-    # The window's persons are known now, so the other scans can start at the first of them
-    # instead of walking the whole register's older ids (a key range the server can seek).
+    # Only these persons are wanted: the scans can start at the first of them instead of
+    # walking the whole register's older ids (a key range the server can seek).
     from_first = f.gt("personId", min(persons) - 1)
     memberships = {} if scope.region else register.memberships(window, narrow, from_first)
     preferred = register.preferred_contacts(window, narrow, from_first)
-    answered = answered_persons(register, persons, rule)
-    log.info("overdue: %d of them have had a first response", len(answered))
     items = [
         overdue_item(
             person,
@@ -249,8 +345,8 @@ def overdue_items(
             calendar=calendar,
             rule=rule,
             due_soon=due_soon,
+            web_url=register.config.superoffice.web_url,
         )
         for pid, person in persons.items()
-        if pid not in answered
     ]
     return sorted((i for i in items if i is not None), key=sort_key)

@@ -71,6 +71,8 @@ class ArchiveSource(Protocol):
         chunk_size: int | None = None,
     ) -> Iterator[dict[str, Any]]: ...
 
+    def mdo_list(self, name: str) -> list[dict[str, Any]]: ...
+
 
 def parse_utc(value: Any) -> datetime | None:
     """A SuperOffice datetime (UTC, no offset) as an aware datetime; unset dates are None."""
@@ -88,6 +90,16 @@ def _text(value: Any) -> str | None:
 
 def _int(value: Any) -> int:
     return int(value)
+
+
+def _item_ids(items: Iterable[Any]) -> Iterator[int]:
+    """Ids of MDO list items, headings' ChildItems included (a list can be grouped)."""
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        if isinstance(item.get("Id"), int) and item["Id"] > 0:
+            yield item["Id"]
+        yield from _item_ids(item.get("ChildItems") or ())
 
 
 def person_from_row(row: Mapping[str, Any]) -> Person:
@@ -151,6 +163,10 @@ class Register:
     def kommun_filter(self, kommun: str) -> str:
         return f.one_of("personInterestIds", [self.config.kommuner[kommun]])
 
+    def our_contact_filter(self, associate_id: int) -> str:
+        """Persons whose responsible user ("our contact") is this associate (read by id)."""
+        return f.equals("personAssociateId", associate_id)
+
     def region_filter(self) -> str:
         return f.not_one_of("personInterestIds", self.config.kommuner.values())
 
@@ -173,12 +189,32 @@ class Register:
         rows = self.source.scan("Person", select=("personId",), filter=query)
         return {_int(row["personId"]) for row in rows}
 
+    def interest_ids(self) -> set[int]:
+        """Every interest (persint) id the tenant has, deleted ones too: a person can still
+        have a deleted interest ticked."""
+        return set(_item_ids(self.source.mdo_list("persint")))
+
     def memberships(self, *conditions: str | None) -> dict[int, tuple[str, ...]]:
         """Municipalities of each person matching the conditions (absent: the region)."""
         out: dict[int, list[str]] = {}
         for kommun in self.config.kommuner:
             for person_id in self.person_ids(self.kommun_filter(kommun), *conditions):
                 out.setdefault(person_id, []).append(kommun)
+        return {pid: tuple(names) for pid, names in out.items()}
+
+    def memberships_of(self, person_ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
+        """Municipalities of the given persons (absent: the region), asked in id chunks: for a
+        few persons scattered over the register, cheaper than scanning each municipality."""
+        ids = sorted(set(person_ids))
+        out: dict[int, list[str]] = {}
+        if not ids:
+            return {}
+        for kommun in self.config.kommuner:
+            rows = self.source.by_ids(
+                "Person", ids, select=("personId",), filter=self.kommun_filter(kommun)
+            )
+            for row in rows:
+                out.setdefault(_int(row["personId"]), []).append(kommun)
         return {pid: tuple(names) for pid, names in out.items()}
 
     def list_values(

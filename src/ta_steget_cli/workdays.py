@@ -40,6 +40,24 @@ def today_stockholm() -> date:
     return datetime.now(STOCKHOLM).date()
 
 
+_WEEKDAYS = {
+    "sv": ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+_MONTHS = {
+    "sv": ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti",
+           "september", "oktober", "november", "december"),
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"),
+}  # fmt: skip
+
+
+def weekday_date(day: date, lang: str = "sv") -> str:
+    """A date as people say it: 'tisdag 24 mars' ('Tuesday 24 March')."""
+    words = "en" if lang == "en" else "sv"
+    return f"{_WEEKDAYS[words][day.weekday()]} {day.day} {_MONTHS[words][day.month - 1]}"
+
+
 @cache
 def _holiday_ordinals(year: int) -> frozenset[int]:
     """Public and de facto holidays of `year`, as ordinals.

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from .. import doctor
+from ..doctor_mail import mail_checks
 from ..errors import TastegetError, UsageError
 from ..i18n import _
 from .options import AsOfOption
@@ -32,6 +33,12 @@ RecordOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+def label(check: doctor.Check) -> str:
+    if not check.ok:
+        return "FAIL"
+    return "warn" if check.warning else "ok  "
 
 
 def doctor_command(
@@ -59,8 +66,11 @@ def doctor_command(
         raise typer.Exit(exc.exit_code) from None
     recording = _start_recording(client) if record is not None else None
     checks = doctor.run_checks(client, config)
+    if config.notify.configured:
+        password = runtime.secrets().get("TASTEGET_SMTP_PASSWORD")
+        checks += mail_checks(config.notify, config.kommuner, password)
     for check in checks:
-        typer.echo(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+        typer.echo(f"{label(check)}  {check.name}: {check.detail}")
     code = doctor.exit_code(checks)
     if probe and not code:
         code = _probe(client, config, day)

@@ -11,6 +11,7 @@ from .. import mail
 from ..errors import PartialFailure
 from ..i18n import _, ngettext
 from ..notify import (
+    GUIDE_PREFIX,
     REGION,
     failures,
     outgoing,
@@ -18,7 +19,7 @@ from ..notify import (
     require_sender,
     require_smtp,
 )
-from ..overdue import Scope, calendar_of, overdue_items, rule_of
+from ..overdue import Scope, calendar_of, overdue_list, rule_of
 from ..register import Register
 from ..terms import region_name
 from .options import AsOfOption
@@ -26,12 +27,18 @@ from .runtime import Runtime, as_of_or_today
 
 
 def place(key: str) -> str:
+    if key.startswith(GUIDE_PREFIX):
+        return _("{name} (our contact)").format(name=key[len(GUIDE_PREFIX) :])
     return region_name() if key == REGION else key
 
 
 def unaddressed_line(key: str, waiting: int) -> str:
     """A warning for a list nobody receives; how many persons that leaves unmentioned."""
-    line = _("warning: {place} has no recipients in [notify.recipients]").format(place=place(key))
+    if key.startswith(GUIDE_PREFIX):
+        template = _("warning: {place} has no address in [notify.guides]")
+    else:
+        template = _("warning: {place} has no recipients in [notify.recipients]")
+    line = template.format(place=place(key))
     if waiting:
         line += ngettext(
             "; its {n} person is not mailed", "; its {n} people are not mailed", waiting
@@ -97,7 +104,8 @@ def notify_command(
             "--due-soon",
             min=0,
             metavar="N",
-            help="Also list those due within N working days.",
+            help="List those due within N working days in their own section "
+            "(default: [notify] due_soon_days).",
             show_default=False,
         ),
     ] = None,
@@ -110,17 +118,30 @@ def notify_command(
     settings = config.notify
     lang = runtime.lang
     require_sender(settings)
+    # transport = "outbox" (the sandbox's config) writes the messages like --dry-run does.
+    dry_run = dry_run or settings.transport == "outbox"
     password = None
     if not dry_run:
         password = runtime.secrets().get("TASTEGET_SMTP_PASSWORD")
         require_smtp(settings, password)
 
     register = Register(runtime.client(day), config, day)
-    items = overdue_items(
-        register, scope_for(key), rule_of(config), calendar_of(config), due_soon=due_soon
+    found = overdue_list(
+        register,
+        scope_for(key),
+        rule_of(config),
+        calendar_of(config),
+        due_soon=settings.due_soon_days if due_soon is None else due_soon,
+        older_kommuner=True,
     )
     plan = plan_mailings(
-        items, config.kommuner, settings.recipients, only=key, send_empty=send_empty
+        found.items,
+        config.kommuner,
+        settings.recipients,
+        only=key,
+        send_empty=send_empty,
+        left_out=found.left_out,
+        guides=settings.guides if settings.per_guide and key is None else None,
     )
     for name, n in plan.unaddressed:
         typer.echo(unaddressed_line(name, n), err=True)
@@ -130,7 +151,7 @@ def notify_command(
             err=True,
         )
         return
-    messages = outgoing(plan, as_of=day, settings=settings, lang=lang)
+    messages = outgoing(plan, as_of=day, settings=settings, lang=lang, since=found.since)
     sizes = {m.key: len(m.items) for m in plan.mailings}
 
     if dry_run:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import date
 from typing import Annotated, Any
 
 import typer
 
 from ..errors import UsageError
-from ..i18n import _, ngettext
+from ..i18n import _, language, ngettext
 from ..models import OverdueItem
 from ..output import (
     Column,
@@ -18,11 +20,21 @@ from ..output import (
     raw_record,
     render,
 )
-from ..overdue import DUE_SOON, OVERDUE, Scope, calendar_of, overdue_items, rule_of
+from ..overdue import (
+    DUE_SOON,
+    OVERDUE,
+    OverdueList,
+    Rule,
+    Scope,
+    calendar_of,
+    overdue_list,
+    rule_of,
+)
 from ..register import Register
 from ..terms import region_name
+from ..workdays import weekday_date
 from .options import AsOfOption, FormatOption, KommunOption, OutputOption
-from .runtime import Runtime, as_of_or_today
+from .runtime import Runtime, as_of_or_today, parse_day
 
 # JSON and CSV carry the spec's keys in the spec's order.
 DATA_COLUMNS = (
@@ -37,11 +49,12 @@ DATA_COLUMNS = (
     Column("phone", "Telefon", "Phone"),
     Column("preferred_contact", "Vill bli kontaktad via", "Preferred contact"),
     Column("our_contact", "Vår kontakt", "Our contact"),
+    Column("link", "Länk", "Link"),
 )
 # The table puts what a move guide acts on first: how late, who, and how to reach them; the
 # registration date and the spec's separate phone and e-mail keys stay in JSON and CSV.
 TABLE_COLUMNS = (
-    Column("working_days_overdue", "Arbetsdagar sen", "Working days late", "right"),
+    Column("days_late", "Arbetsdagar sen", "Working days late", "right"),
     Column("status", "Status", "Status"),
     Column("name", "Namn", "Name"),
     Column("preferred_contact", "Kontaktväg", "Contact by"),
@@ -63,6 +76,57 @@ def status_word(status: str) -> str:
 
 def contact_word(way: str | None) -> str:
     return {"phone": _("phone"), "email": _("e-mail")}.get(way or "", "")
+
+
+def status_text(item: OverdueItem) -> str:
+    """'overdue', or 'due today' / 'due Thursday 19 March' for a due-soon row: people never
+    read a negative number."""
+    if item.status != DUE_SOON:
+        return status_word(item.status)
+    if item.working_days_overdue == 0:
+        return _("due today")
+    return _("due {day}").format(day=weekday_date(item.due, language()))
+
+
+def with_our_contact(runtime: Runtime, scope: Scope, name: str | None, day: date) -> Scope:
+    """--our-contact NAME (as SuperOffice shows "our contact") or `me`: the signed-in user."""
+    if name is None:
+        return scope
+    if not name.strip():
+        raise UsageError(_("--our-contact: found '', expected a user's name or me"))
+    if name.strip().casefold() != "me":
+        return replace(scope, our_contact=name)
+    who = runtime.client(day).current_principal()
+    if who.get("IsSystemUser") or str(who.get("UserType", "")) == "SystemAssociate":
+        raise UsageError(
+            _(
+                "--our-contact me: signed in as a system user, not as a person; sign in with "
+                "your own login or give the name"
+            )
+        )
+    try:
+        return replace(scope, associate_id=int(who["AssociateId"]))
+    except (KeyError, TypeError, ValueError):
+        raise UsageError(_("--our-contact me: SuperOffice did not say who is signed in")) from None
+
+
+def older_line(found: OverdueList) -> str | None:
+    """The note on unanswered registrations before `since`, and how to list them."""
+    if not found.older or found.earliest is None:
+        return None
+    return ngettext(
+        "Also waiting: {n} person registered before {since} (the first on {earliest}); "
+        "list them with --since {earliest}",
+        "Also waiting: {n} people registered before {since} (the first on {earliest}); "
+        "list them with --since {earliest}",
+        found.older,
+    ).format(n=found.older, since=found.since.isoformat(), earliest=found.earliest.isoformat())
+
+
+def rule_for(runtime: Runtime, since: str | None) -> Rule:
+    rule = rule_of(runtime.config)
+    day = parse_day(since, "--since")
+    return rule if day is None else rule.listing_since(day)
 
 
 def scope_of(runtime: Runtime, kommun: str | None, region: bool, everyone: bool) -> Scope:
@@ -97,7 +161,11 @@ def count_line(items: Sequence[OverdueItem]) -> str:
 def table_record(item: OverdueItem) -> dict[str, Any]:
     """A row for people: words instead of keys, the preferred way to reach them first."""
     record = as_record(item)
-    record["status"] = status_word(item.status)
+    record["status"] = status_text(item)
+    # People never read a negative number: a due-soon row says when it falls due instead.
+    record["days_late"] = item.working_days_overdue if item.status == OVERDUE else None
+    if item.link:
+        record["_links"] = {"name": item.link, "person_id": item.link}
     record["preferred_contact"] = contact_word(item.preferred_contact)
     record["contact"] = "\n".join(contact_lines(item))
     record["_style"] = style_of(item)
@@ -107,7 +175,7 @@ def table_record(item: OverdueItem) -> dict[str, Any]:
 def sheet_record(item: OverdueItem) -> dict[str, Any]:
     """A workbook row: typed values from the item, words where the item has keys."""
     record = raw_record(item)
-    record["status"] = status_word(item.status)
+    record["status"] = status_text(item)
     record["preferred_contact"] = contact_word(item.preferred_contact)
     return record
 
@@ -158,19 +226,40 @@ def overdue_command(
             show_default=False,
         ),
     ] = None,
+    our_contact: Annotated[
+        str | None,
+        typer.Option(
+            "--our-contact",
+            metavar="NAME|me",
+            help="Only persons whose responsible user (our contact) is NAME, or you (me).",
+            show_default=False,
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="YYYY-MM-DD",
+            help="List unanswered registrations from this date (default: [first_response] since).",
+            show_default=False,
+        ),
+    ] = None,
     fmt: FormatOption = None,
     output: OutputOption = None,
 ) -> None:
     """Persons whose first response from a move guide is overdue, most overdue first."""
     runtime: Runtime = ctx.obj
     day = as_of_or_today(as_of)
-    scope = scope_of(runtime, kommun, region, everyone)
+    scope = with_our_contact(runtime, scope_of(runtime, kommun, region, everyone), our_contact, day)
     config = runtime.config
+    rule = rule_for(runtime, since)
     register = Register(runtime.client(day), config, day)
-    items = overdue_items(register, scope, rule_of(config), calendar_of(config), due_soon=due_soon)
+    found = overdue_list(register, scope, rule, calendar_of(config), due_soon=due_soon)
+    items = found.items
     lang = runtime.lang
     chosen = choose_format(fmt, output)
     count = count_line(items)
+    note = older_line(found)
     if chosen is Format.table:
         render(
             [table_record(i) for i in items],
@@ -183,11 +272,15 @@ def overdue_command(
             row_style=row_style,
             drop=TABLE_DROP,
         )
+        if note is not None:  # plain, under the table; rich would wrap it mid-option
+            typer.echo(note, err=output is not None)
         return
     # A workbook is read by people: their words for status and contact way, the spec's columns.
     rows = [sheet_record(i) for i in items] if chosen is Format.xlsx else items
     render(rows, DATA_COLUMNS, fmt=chosen, output=output, lang=lang)
     typer.echo(count, err=True)  # plain: a rich console would wrap it at 80 columns
+    if note is not None:
+        typer.echo(note, err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import typer
 from rich.console import Console
 
 from ..config import (
@@ -91,6 +92,8 @@ class Runtime:
             return sandbox_config()
         path = config_path(self.config_path)
         config = load_config(path)
+        for line in config.warnings:
+            typer.echo(line, err=True)  # plain: [table] names are no rich markup
         # A bad secrets_file is a config error now, not mid-run.
         self._file_secrets = load_secrets(config).all_values()
         # Whether the environment holds secrets says nothing about the file: a ticket or a

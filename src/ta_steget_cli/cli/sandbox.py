@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime, time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -28,12 +29,14 @@ sandbox_app = typer.Typer(
 )
 
 
-def sandbox_toml(api_url: str) -> str:
-    """A config for the served sandbox, as a region admin would write one for a real tenant."""
+def sandbox_toml(api_url: str, outbox: Path | None = None) -> str:
+    """A complete config for the served sandbox, as a region admin would write one for a real
+    tenant; its mail goes to an outbox folder, so every command works on a fresh sandbox."""
     from ..sandbox import ids
+    from ..sandbox.tool_config import SANDBOX_SENDER, sandbox_recipients
 
-    def table(mapping: dict[str, int]) -> str:
-        return "\n".join(f'"{name}" = {value}' for name, value in mapping.items())
+    def table(mapping: dict[str, Any]) -> str:
+        return "\n".join(f"{_toml(name)} = {_toml(v)}" for name, v in mapping.items())
 
     return f"""# Config for the tasteget sandbox tenant at {api_url}
 [superoffice]
@@ -59,10 +62,27 @@ field = "{ids.PREFERRED_CONTACT_FIELD}"
 
 [first_response]
 ignore_registered_by = ["{ids.FORM_USER[0]}"]   # the forms' login (doctor --probe finds it)
+no_response_interests = {list(ids.NO_RESPONSE_INTERESTS)}
+
+[notify]
+transport = "outbox"            # writes each mail as an .eml file into outbox; to send for real:
+                                # transport = "smtp", smtp_host, username (and the password in
+                                # TASTEGET_SMTP_PASSWORD)
+outbox = {_toml(str(outbox or Path("outbox")))}
+from = "{SANDBOX_SENDER}"
+due_soon_days = 2
+details = "names"
+[notify.recipients]
+{table({k: list(v) for k, v in sandbox_recipients().items()})}
 
 [purge]
 newsletter_interest = {ids.NEWSLETTER_INTEREST}
 """
+
+
+def _toml(value: Any) -> str:
+    """A TOML string, list or number (JSON's escapes are TOML's; letters stay readable)."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 @sandbox_app.command("serve")
@@ -95,7 +115,8 @@ def serve(
 
     def announce(base_url: str, api_url: str) -> None:
         if write_config is not None:
-            write_config.write_text(sandbox_toml(api_url), encoding="utf-8")
+            outbox = write_config.resolve().parent / "outbox"
+            write_config.write_text(sandbox_toml(api_url, outbox), encoding="utf-8")
         typer.echo(f"Sandbox tenant {ids.CONTEXT_IDENTIFIER} at {api_url}", err=True)
         typer.echo("Use it from another terminal:", err=True)
         typer.echo(f"  export TASTEGET_TICKET='{ids.TICKET}'", err=True)

@@ -67,6 +67,8 @@ class Generator:
 
     def __init__(self, seed: int, today: date) -> None:
         self.rnd = random.Random(seed)
+        # Drawn apart from `rnd`, so adding the magazine left every other made-up value as it was.
+        self.magazine = random.Random(seed * 7907 + 3)
         self.today = today
         self.horizon = start_of_day(today)  # random data stays strictly before today
 
@@ -121,6 +123,8 @@ class Generator:
         for item, share in ((ids.NEWSLETTER_INTEREST, 0.15), (111, 0.1), (112, 0.1)):
             if rnd.random() < share:
                 chosen.append(item)
+        if self.magazine.random() < 0.1:
+            chosen.append(ids.MAGAZINE_INTEREST)
         return tuple(sorted(chosen))
 
     def consent(self, person: Person) -> None:
@@ -189,6 +193,19 @@ class Generator:
         out: list[Person] = []
         for area in (*KOMMUNER, "region"):
             out.extend(self.area_scenario(area))
+        for area in (*KOMMUNER, "region"):
+            out.extend(self.no_guidance_scenario(area))
+        return out
+
+    def no_guidance_scenario(self, area: str) -> list[Person]:
+        """Unanswered for 10 working days, but they asked only for the newsletter or only for
+        the magazine (with the area's municipality ticked too, or none for the region)."""
+        day = add_working_days(self.today, -10)
+        out = []
+        for interest in (ids.NEWSLETTER_INTEREST, ids.MAGAZINE_INTEREST):
+            person = self.scenario_base(area, local_moment(day, 9, self.rnd.randrange(60)))
+            person.interests = tuple(sorted((*person.interests, interest)))
+            out.append(person)
         return out
 
     def area_scenario(self, area: str) -> list[Person]:

@@ -15,7 +15,7 @@ ACCESS_TOKEN = "8A:dGFzdGVnZXQtc2FuZGJveC1hY2Nlc3M="
 BASIC_USER = "sandbox"
 BASIC_PASSWORD = "sandbox"
 
-# persint list items: one interest per municipality, and the newsletter.
+# persint list items: one interest per municipality, the newsletter, the magazine and two more.
 KOMMUN_INTERESTS: dict[str, int] = {
     "Berg": 101,
     "Bräcke": 102,
@@ -27,7 +27,16 @@ KOMMUN_INTERESTS: dict[str, int] = {
     "Östersund": 108,
 }
 NEWSLETTER_INTEREST = 110
-OTHER_INTERESTS: dict[int, str] = {110: "Nyhetsbrev", 111: "Jobb i länet", 112: "Boende"}
+MAGAZINE_INTEREST = 113
+OTHER_INTERESTS: dict[int, str] = {
+    110: "Nyhetsbrev",
+    111: "Jobb i länet",
+    112: "Boende",
+    113: "Magasinet Ta steget",
+}
+# What the forms record for people who asked only for the newsletter or the magazine: they
+# asked for no move guidance ([first_response] no_response_interests).
+NO_RESPONSE_INTERESTS = (NEWSLETTER_INTEREST, MAGAZINE_INTEREST)
 
 # Person UDEF fields (ProgId -> list definition id) and their list items.
 MOVE_STATUS_FIELD = "SuperOffice:7"

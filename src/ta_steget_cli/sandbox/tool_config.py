@@ -53,23 +53,33 @@ def sandbox_config(api_url: str = "http://sandbox.local/Cust00000/api") -> Confi
             field=ids.PREFERRED_CONTACT_FIELD, values=dict(ids.PREFERRED_CONTACT_VALUES)
         ),
         # The forms' own system login, as `doctor --probe` finds it on this tenant.
-        first_response=FirstResponseSettings(ignore_registered_by=(ids.FORM_USER[0],)),
+        first_response=FirstResponseSettings(
+            ignore_registered_by=(ids.FORM_USER[0],),
+            no_response_interests=ids.NO_RESPONSE_INTERESTS,
+        ),
         purge=PurgeSettings(
             newsletter_interest=ids.NEWSLETTER_INTEREST,
             data_dir=sandbox_data_dir(),
         ),
         notify=NotifySettings(
-            smtp_host="127.0.0.1",
-            smtp_port=8025,
-            starttls=False,
-            sender="tasteget@sandbox.example",
-            recipients={
-                **{k: (f"flyttvagledare@{_slug(k)}.example",) for k in ids.KOMMUN_INTERESTS},
-                "region": ("inflytt@region.example",),
-            },
+            transport="outbox",  # the mails are written as .eml files: nothing is sent
+            sender=SANDBOX_SENDER,
+            recipients=sandbox_recipients(),
+            configured=True,
         ),
         report=ReportSettings(),
     )
+
+
+SANDBOX_SENDER = "tasteget@sandbox.example"
+
+
+def sandbox_recipients() -> dict[str, tuple[str, ...]]:
+    """Made-up addresses for every municipality and the region."""
+    return {
+        **{k: (f"flyttvagledare@{_slug(k)}.example",) for k in ids.KOMMUN_INTERESTS},
+        "region": ("inflytt@region.example",),
+    }
 
 
 def sandbox_secrets() -> Secrets:
