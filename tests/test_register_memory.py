@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ta_steget_cli.overdue import Scope, calendar_of, overdue_items, rule_of
+from ta_steget_cli.overdue import Scope, calendar_of, overdue_list, rule_of
 from ta_steget_cli.register import ArchiveSource, Register
 from ta_steget_cli.report import build_report, quarter_period
 from ta_steget_cli.sandbox.tool_config import sandbox_config
@@ -119,7 +119,7 @@ def test_the_report_asks_for_responses_as_the_overdue_list_does() -> None:
         reg = Register(source, sandbox_config(), date(2026, 3, 31))
         rule = rule_of(reg.config)
         if name == "overdue":
-            overdue_items(reg, Scope(), rule, calendar_of(reg.config))
+            overdue_list(reg, Scope(), rule, calendar_of(reg.config))
         else:
             build_report(reg, quarter_period("2026Q1"))
         asked[name] = source.activity_filters
