@@ -136,4 +136,4 @@ def test_a_fresh_served_config_is_complete_and_notify_works(served: Path) -> Non
     assert "2026-03-18-region.eml" in written and "2026-03-18-ostersund.eml" in written
     again = tasteget("--config", str(served), "notify", "--as-of", "2026-03-18", env=env)
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "skrivet till" in again.stdout
+    assert "skrivna till" in again.stdout
