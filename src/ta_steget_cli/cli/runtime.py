@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -29,6 +30,7 @@ from ..config import (
 from ..errors import UsageError
 from ..i18n import _, language
 from ..workdays import today_stockholm
+from .progress import TerminalProgress
 
 if TYPE_CHECKING:
     from ..keychain import LoginStore
@@ -134,6 +136,9 @@ class Runtime:
                 transport=transport,
                 logins=self.login_store(settings),
             )
+            if sys.stderr.isatty():  # a person is watching: say what a long read is doing
+                rate = self.config.superoffice.requests_per_second
+                self._client.observer = TerminalProgress(sys.stderr, rate)
         return self._client
 
     def _sandbox_transport(self, today: date | None) -> Any:

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -72,6 +72,14 @@ class RequestStats:
     def count(self, kind: str) -> None:
         self.requests += 1
         self.by_kind[kind] += 1
+
+
+class ReadObserver(Protocol):
+    """Told about every archive page the client reads (the CLI's progress line)."""
+
+    def started(self, provider: str, expected_pages: int | None) -> None: ...
+    def page(self, provider: str, rows: int, requests: int) -> None: ...
+    def ended(self, provider: str) -> None: ...
 
 
 class RateLimiter:
@@ -154,6 +162,9 @@ class SuperOfficeClient(ClientExtras):
         self._pager: Paginator | None = None
         # Called with every answer (doctor --probe --record): request, URL path, response.
         self.recorder: Callable[[ApiRequest, str, httpx.Response], None] | None = None
+        # What a long read is doing, for whoever shows it (the CLI on a terminal); never printed
+        # here.
+        self.observer: ReadObserver | None = None
         if settings.api_url:
             check_url(settings.api_url, "api_url", self._any_url)
         elif not settings.tenant and settings.auth != UserAuth.mode:
@@ -417,7 +428,10 @@ class SuperOfficeClient(ClientExtras):
             body = self._post_archive(provider, params)
         else:
             body = self._call(ApiRequest("GET", shown, kind, params=params))
-        return rows_body(body, shown)
+        checked = rows_body(body, shown)
+        if self.observer is not None:
+            self.observer.page(provider, len(checked["value"]), self.stats.requests)
+        return checked
 
     def _url_length(self, shown: str, params: dict[str, str]) -> int:
         return len(str(httpx.URL(self.api_url + shown, params=params)))
@@ -448,9 +462,10 @@ class SuperOfficeClient(ClientExtras):
         key: str = "personId",
     ) -> Iterator[dict[str, Any]]:
         """Every row of `provider` matching `filter`, paged by `key`; see Paginator.scan."""
-        return self._paginator().scan(
+        rows = self._paginator().scan(
             provider, select=select, filter=filter, entities=entities, key=key
         )
+        return self._observed(provider, rows, None)
 
     def by_ids(
         self,
@@ -465,10 +480,27 @@ class SuperOfficeClient(ClientExtras):
         id_operator: str | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Rows of `provider` for the given ids, asked in chunks; see Paginator.by_ids."""
-        return self._paginator().by_ids(
-            provider, ids, select=select, filter=filter, entities=entities,
+        unique = sorted({int(i) for i in ids})
+        size = max(1, chunk_size or self.page_size)
+        rows = self._paginator().by_ids(
+            provider, unique, select=select, filter=filter, entities=entities,
             id_column=id_column, chunk_size=chunk_size, id_operator=id_operator,
         )  # fmt: skip
+        return self._observed(provider, rows, -(-len(unique) // size))
+
+    def _observed(
+        self, provider: str, rows: Iterator[dict[str, Any]], expected_pages: int | None
+    ) -> Iterator[dict[str, Any]]:
+        """`rows`, with the observer told when the read starts and ends (however it ends)."""
+        observer = self.observer
+        if observer is None:
+            yield from rows
+            return
+        observer.started(provider, expected_pages)
+        try:
+            yield from rows
+        finally:
+            observer.ended(provider)
 
     # -- one person
 
