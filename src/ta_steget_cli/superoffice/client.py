@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
@@ -36,6 +36,7 @@ from .answers import Action, Verdict, classify
 from .archive import Paginator
 from .auth import SessionKeeper, SuperOfficeAuth, UserAuth, auth_for
 from .extras import ClientExtras
+from .observe import ReadObserver, observed
 from .oidc import OidcClient, browser_login
 from .requests import ApiRequest, rows_body, unmodified_since
 from .tenant import TenantState, check_url, login_host, parse_state
@@ -72,14 +73,6 @@ class RequestStats:
     def count(self, kind: str) -> None:
         self.requests += 1
         self.by_kind[kind] += 1
-
-
-class ReadObserver(Protocol):
-    """Told about every archive page the client reads (the CLI's progress line)."""
-
-    def started(self, provider: str, expected_pages: int | None) -> None: ...
-    def page(self, provider: str, rows: int, requests: int) -> None: ...
-    def ended(self, provider: str) -> None: ...
 
 
 class RateLimiter:
@@ -465,7 +458,7 @@ class SuperOfficeClient(ClientExtras):
         rows = self._paginator().scan(
             provider, select=select, filter=filter, entities=entities, key=key
         )
-        return self._observed(provider, rows, None)
+        return observed(self.observer, provider, rows, None)
 
     def by_ids(
         self,
@@ -486,21 +479,7 @@ class SuperOfficeClient(ClientExtras):
             provider, unique, select=select, filter=filter, entities=entities,
             id_column=id_column, chunk_size=chunk_size, id_operator=id_operator,
         )  # fmt: skip
-        return self._observed(provider, rows, -(-len(unique) // size))
-
-    def _observed(
-        self, provider: str, rows: Iterator[dict[str, Any]], expected_pages: int | None
-    ) -> Iterator[dict[str, Any]]:
-        """`rows`, with the observer told when the read starts and ends (however it ends)."""
-        observer = self.observer
-        if observer is None:
-            yield from rows
-            return
-        observer.started(provider, expected_pages)
-        try:
-            yield from rows
-        finally:
-            observer.ended(provider)
+        return observed(self.observer, provider, rows, -(-len(unique) // size))
 
     # -- one person
 
