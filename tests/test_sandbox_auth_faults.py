@@ -240,3 +240,39 @@ def test_latency_is_slept_per_api_call(tenant: SandboxTenant) -> None:
         started = time.perf_counter()
         client.get(PRINCIPAL)
         assert time.perf_counter() - started >= 0.05
+
+
+def test_committed_faults_make_the_change_and_lose_the_answer(
+    server: SandboxServer, tenant: SandboxTenant
+) -> None:
+    pid = tenant._persons[0].id
+    person = f"{server.api_url}/v1/Person/{pid}"
+    undelete = f"{server.api_url}/v1/Agents/Person/Undelete"
+    tenant.faults.add("committed_status", status=500, method="DELETE")
+    assert httpx.get(person, headers=AUTH).status_code == 200  # a GET is not a DELETE
+    answer = httpx.delete(person, headers=AUTH)
+    assert answer.status_code == 500 and answer.json()["ErrorMessage"] == "Injected fault"
+    assert tenant.person(pid).deleted_at is not None  # ... but it was deleted
+    tenant.faults.add("committed_drop", path="/Undelete")
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.post(undelete, headers=AUTH, json={"Id": pid})
+    assert tenant.person(pid).deleted_at is None  # ... but it is back
+    assert httpx.post(undelete, headers=AUTH, json={"Id": pid}).status_code == 404
+
+
+def test_trickle_sends_the_real_answer_a_byte_at_a_time(
+    server: SandboxServer, tenant: SandboxTenant
+) -> None:
+    tenant.trickle_seconds = 0.001
+    tenant.faults.add("trickle")
+    with httpx.stream("GET", server.api_url + PRINCIPAL, headers=AUTH) as response:
+        chunks = list(response.iter_raw())
+    assert len(chunks) > 10 and all(len(c) == 1 for c in chunks)
+    assert (
+        json.loads(b"".join(chunks)) == httpx.get(server.api_url + PRINCIPAL, headers=AUTH).json()
+    )
+    base = f"{IN_PROCESS_BASE_URL}/{ids.CONTEXT_IDENTIFIER}/api"
+    tenant.faults.add("trickle")
+    client = httpx.Client(transport=transport(tenant), base_url=base, headers=AUTH)
+    with client, client.stream("GET", PRINCIPAL) as response:
+        assert all(len(c) == 1 for c in response.iter_raw())

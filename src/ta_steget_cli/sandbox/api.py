@@ -63,7 +63,7 @@ class Response:
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
-    action: str | None = None  # None | "drop" | "timeout"
+    action: str | None = None  # None | "drop" | "timeout" | "trickle"
 
 
 def json_response(status: int, value: Any) -> Response:
@@ -85,7 +85,9 @@ def handle(tenant: SandboxTenant, request: Request) -> Response:
     is_api = lowered.startswith(API_PREFIX + "/")
     is_archive = is_api and lowered.startswith(API_PREFIX + "/v1/archive/")
     with tenant.lock:
-        fault = tenant.faults.take(path, is_api=is_api, is_archive=is_archive)
+        fault = tenant.faults.take(
+            path, is_api=is_api, is_archive=is_archive, method=request.method
+        )
     if is_api and tenant.latency:
         time.sleep(tenant.latency)
     if fault is not None and fault.kind in ("status", "drop"):
@@ -129,6 +131,13 @@ def _spoil(tenant: SandboxTenant, fault: Fault, response: Response) -> Response:
     """Faults that need the real answer first: it took effect, but the client gets it wrong."""
     if fault.kind == "timeout":
         response.action = "timeout"
+    elif fault.kind == "committed_status":
+        # The change is made; the answer that says so is lost and an error comes instead.
+        response = _fault_response(replace(fault, kind="status"))
+    elif fault.kind == "committed_drop":
+        response = Response(0, action="drop")
+    elif fault.kind == "trickle":
+        response.action = "trickle"
     elif fault.kind == "truncated":
         response = Response(200, response.body[: len(response.body) // 2], response.headers)
     elif fault.kind == "repeat_page" and tenant.last_archive_answer is not None:

@@ -6,7 +6,7 @@ import socketserver
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, cast
@@ -49,9 +49,27 @@ def transport(tenant: SandboxTenant) -> httpx.BaseTransport:
             raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
         if response.action == "timeout":
             raise httpx.ReadTimeout("The read operation timed out", request=request)
+        if response.action == "trickle":
+            return httpx.Response(
+                response.status,
+                headers={**response.headers, "Content-Length": str(len(response.body))},
+                stream=_Trickle(response.body, tenant.trickle_seconds),
+            )
         return httpx.Response(response.status, headers=response.headers, content=response.body)
 
     return httpx.MockTransport(answer)
+
+
+class _Trickle(httpx.SyncByteStream):
+    """A body that comes one byte at a time, `seconds` apart."""
+
+    def __init__(self, body: bytes, seconds: float) -> None:
+        self.body, self.seconds = body, seconds
+
+    def __iter__(self) -> Iterator[bytes]:
+        for n in range(len(self.body)):
+            time.sleep(self.seconds)
+            yield self.body[n : n + 1]
 
 
 # ---------------------------------------------------------------- HTTP server
@@ -95,8 +113,15 @@ def _handler_class(tenant: SandboxTenant) -> type[BaseHTTPRequestHandler]:
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(response.body)))
             self.end_headers()
-            if self.command != "HEAD":
+            if self.command == "HEAD":
+                return
+            if response.action != "trickle":
                 self.wfile.write(response.body)
+                return
+            for n in range(len(response.body)):
+                time.sleep(tenant.trickle_seconds)
+                self.wfile.write(response.body[n : n + 1])
+                self.wfile.flush()
 
         do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = do_HEAD = _serve
 

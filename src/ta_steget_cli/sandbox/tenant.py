@@ -67,6 +67,7 @@ class SandboxTenant:
         self.state = "Running"
         self.retention_days = ids.RETENTION_DAYS
         self.timeout_sleep = 2.0
+        self.trickle_seconds = 1.0  # between two bytes of a `trickle` fault's answer
         self.faults = Faults()
         self.requests: list[tuple[str, str, int]] = []
         self.authentications = 0
