@@ -1,26 +1,36 @@
-"""A property of applying a purge plan, over random tenants, random (even edited) plans and random
-fault points: lost connections, server errors, answers lost after the change took effect, and
-Ctrl-C before or after a call. Whatever happens, and however many runs it takes:
+"""Properties of applying and undoing a purge plan, over random tenants, random (even edited)
+plans and random fault points: lost connections, server errors, answers lost after the change
+took effect (a timeout, a 500 or a dropped connection after the commit), Ctrl-C (or kill -9)
+before or after a call, and a full disk that cuts a journal or backup line half-way (with or
+without the cut being undone, as after a kill -9 mid-write). Whatever happens, and however many
+runs it takes:
 
-- no person outside the plan is ever deleted;
-- no DELETE reaches the tenant unless the person's backup line is already on disk;
+- no person outside the plan is ever deleted or brought back;
+- no DELETE reaches the tenant unless the person's backup line is already on disk, whole;
 - nobody is deleted twice; in the end the deleted set is the plan minus the skipped, and the
-  journal agrees.
+  journal agrees;
+- an undo, started at any point of the purge and run until it succeeds, brings back everyone the
+  purge deleted, and the journal says so.
 
 Runs on the sandbox's in-process transport, so that hundreds of examples take seconds.
 """
 
 from __future__ import annotations
 
+import errno
+import json
+import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ta_steget_cli import journal as j
@@ -53,14 +63,37 @@ person_kinds = st.builds(
     recent_activity=st.booleans(),
     changed=st.booleans(),
 )
-fault = st.tuples(
-    st.integers(min_value=1, max_value=40),  # at the k-th person call (get or delete)
-    st.sampled_from(["ctrl_c_before", "ctrl_c_after", "drop", "status", "timeout", "lost"]),
+CALL_FAULTS = (
+    "ctrl_c_before",
+    "ctrl_c_after",
+    "drop",
+    "status",
+    "timeout",
+    "committed_status",
+    "committed_status_twice",
+    "committed_drop",
+    "lost",
+    "disk_full",
+    "disk_full_torn",
 )
+# Mostly persons the purge deletes, so that the undo has work to do.
+mostly_deletable = st.builds(
+    Kind,
+    old=st.sampled_from([True, True, True, False]),
+    subscriber=st.sampled_from([None, None, None, "withdrawn", "consent"]),
+    recent_activity=st.sampled_from([False, False, False, True]),
+    changed=st.sampled_from([False, False, False, True]),
+)
+fault = st.tuples(
+    st.integers(min_value=1, max_value=16),  # at the k-th person call (get, delete, undelete)
+    st.sampled_from(CALL_FAULTS),
+)
+UNDELETE_PATH = "/v1/Agents/Person/Undelete"
 
 
 class CheckingTransport(httpx.BaseTransport):
-    """Passes calls to the sandbox, checking each DELETE against the plan and the backup file."""
+    """Passes calls to the sandbox, checking each DELETE against the plan and the backup file,
+    and each Undelete against the plan."""
 
     def __init__(self, inner: httpx.BaseTransport, plan_ids: set[int], backup: Path) -> None:
         self.inner, self.plan_ids, self.backup = inner, plan_ids, backup
@@ -74,32 +107,87 @@ class CheckingTransport(httpx.BaseTransport):
                 self.violations.append(f"DELETE of {pid}, who is not in the plan")
             if pid not in j.backed_up_ids(self.backup):
                 self.violations.append(f"DELETE of {pid} before its backup line")
+        if request.url.path.endswith(UNDELETE_PATH):
+            pid = json.loads(request.content)["Id"]
+            if pid not in self.plan_ids:
+                self.violations.append(f"Undelete of {pid}, who is not in the plan")
         return self.inner.handle_request(request)
 
 
-class Faulty:
-    """The client, with faults at chosen person calls: the sandbox's network faults, or a
-    Ctrl-C just before a call or just after it took effect."""
+class FullDisk:
+    """os.write as on a disk that fills up: armed, the next write stores half its bytes and the
+    one after fails with ENOSPC; `torn` makes cutting the half line off fail too (as a kill -9
+    between the two would), so the next run finds a torn last line."""
 
-    def __init__(self, client: SuperOfficeClient, tenant: Any, faults: dict[int, str]) -> None:
+    def __init__(self) -> None:
+        self.armed = self.torn = self.failing = False
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        real_write, real_truncate = os.write, os.ftruncate
+
+        def write(fd: int, data: Any) -> int:
+            if self.failing:
+                self.armed = self.failing = False
+                raise OSError(errno.ENOSPC, "No space left on device")
+            if self.armed and len(data) > 1:
+                self.failing = True
+                return real_write(fd, bytes(data[: len(data) // 2]))
+            return real_write(fd, data)
+
+        def ftruncate(fd: int, length: int) -> None:
+            if self.torn:
+                self.torn = False
+                raise OSError(errno.ENOSPC, "No space left on device")
+            real_truncate(fd, length)
+
+        os.write, os.ftruncate = write, ftruncate  # type: ignore[assignment]
+        try:
+            yield
+        finally:
+            os.write, os.ftruncate = real_write, real_truncate  # type: ignore[assignment]
+            self.armed = self.torn = self.failing = False
+
+
+class Faulty:
+    """The client, with faults at chosen person calls: the sandbox's network faults, a Ctrl-C
+    just before a call or just after it took effect, or the disk filling up right after it."""
+
+    def __init__(
+        self, client: SuperOfficeClient, tenant: Any, faults: dict[int, str], disk: FullDisk
+    ) -> None:
         self._client, self._tenant, self._faults, self.calls = client, tenant, faults, 0
+        self._disk = disk
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
 
+    def reset(self, faults: dict[int, str]) -> None:
+        """New faults, counted from the next call."""
+        self._faults, self.calls = faults, 0
+
     def _call(self, method: str, *args: Any, **kw: Any) -> Any:
         self.calls += 1
         what = self._faults.pop(self.calls, None)
+        path = UNDELETE_PATH if method == "undelete_person" else "/v1/Person/"
         if what == "ctrl_c_before":
             raise KeyboardInterrupt
         if what == "drop":
-            self._tenant.faults.add("drop", path="/v1/Person/", times=1)
+            self._tenant.faults.add("drop", path=path, times=1)
         elif what == "status":
-            self._tenant.faults.add("status", status=503, path="/v1/Person/", times=1)
+            self._tenant.faults.add("status", status=503, path=path, times=1)
         elif what == "timeout":  # the call takes effect, its answer is lost
-            self._tenant.faults.add("timeout", path="/v1/Person/", times=1)
+            self._tenant.faults.add("timeout", path=path, times=1)
+        elif what == "committed_status":  # the call takes effect, a 500 comes back
+            self._tenant.faults.add("committed_status", status=500, path=path, times=1)
+        elif what == "committed_status_twice":  # ... and the read that would settle it fails
+            self._tenant.faults.add("committed_status", status=500, path="/v1/", times=2)
+        elif what == "committed_drop":  # the call takes effect, the connection drops
+            self._tenant.faults.add("committed_drop", path=path, times=1)
         elif what == "lost":  # longer than the retries: the run stops
-            self._tenant.faults.add("drop", path="/v1/Person/", times=5)
+            self._tenant.faults.add("drop", path=path, times=5)
+        elif what in ("disk_full", "disk_full_torn"):  # the next journal or backup line
+            self._disk.armed, self._disk.torn = True, what == "disk_full_torn"
         answer = getattr(self._client, method)(*args, **kw)
         if what == "ctrl_c_after":
             raise KeyboardInterrupt
@@ -110,6 +198,9 @@ class Faulty:
 
     def delete_person(self, person_id: int, **kw: Any) -> Any:
         return self._call("delete_person", person_id, **kw)
+
+    def undelete_person(self, person_id: int) -> Any:
+        return self._call("undelete_person", person_id)
 
 
 def build_tenant(kinds: list[Kind]) -> tuple[Any, list[int]]:
@@ -131,22 +222,27 @@ def build_tenant(kinds: list[Kind]) -> tuple[Any, list[int]]:
     return tenant, made
 
 
-@settings(
-    max_examples=120,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
-@given(
-    kinds=st.lists(person_kinds, min_size=1, max_size=12),
-    chosen=st.data(),
-    faults=st.lists(fault, max_size=6),
-)
-def test_never_outside_the_plan_never_without_a_backup(
-    kinds: list[Kind], chosen: st.DataObject, faults: list[tuple[int, str]]
-) -> None:
+@dataclass
+class Run:
+    tenant: Any
+    all_ids: list[int]
+    planned: list[int]
+    plan: j.Plan
+    config: Any
+    data_dir: Path
+    checking: CheckingTransport
+    faulty: Faulty
+    disk: FullDisk
+
+
+def prepare(
+    kinds: list[Kind],
+    in_plan: list[bool] | None,
+    faults: list[tuple[int, str]],
+) -> Run:
     tenant, all_ids = build_tenant(kinds)
     # A random plan, edited or not: any persons of the register, not only the rule's.
-    planned = chosen.draw(st.lists(st.sampled_from(all_ids), unique=True, max_size=len(all_ids)))
+    planned = [pid for n, pid in enumerate(all_ids) if in_plan is None or in_plan[n]]
     data_dir = Path(tempfile.mkdtemp(prefix="purge-prop-"))
     api = api_url(IN_PROCESS_BASE_URL)
     document = merge(
@@ -173,30 +269,133 @@ def test_never_outside_the_plan_never_without_a_backup(
     client = SuperOfficeClient(
         config.superoffice, sandbox_secrets(), transport=checking, sleep=lambda _s: None
     )
-    faulty = Faulty(client, tenant, dict(faults))
-    for _run in range(2 + len(faults)):
+    disk = FullDisk()
+    faulty = Faulty(client, tenant, dict(faults), disk)
+    return Run(tenant, all_ids, planned, plan, config, data_dir, checking, faulty, disk)
+
+
+def apply_runs(run: Run, runs: int) -> bool:
+    """Applies the plan up to `runs` times, as a person would after each stop or failure (a
+    failed person is tried again by the next run); True once it succeeded."""
+    for _run in range(runs):
         try:
-            result = service.apply_plan(faulty, config, plan)  # type: ignore[arg-type]
-        except (KeyboardInterrupt, TastegetError):
+            with run.disk.installed():
+                result = service.apply_plan(run.faulty, run.config, run.plan)  # type: ignore[arg-type]
+        except (KeyboardInterrupt, TastegetError, OSError):
             continue
-        if result.status != "error":
-            break
-    else:
+        if result.status == "success":
+            return True
+    return False
+
+
+def deleted_in(tenant: Any) -> set[int]:
+    return {p.id for p in tenant._persons if p.deleted_at is not None}
+
+
+SETTINGS = settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+
+DELETABLE = Kind(old=True, subscriber=None, recent_activity=False, changed=False)
+
+
+@SETTINGS
+@given(
+    kinds=st.lists(person_kinds, min_size=1, max_size=12),
+    in_plan=st.lists(st.booleans(), min_size=12, max_size=12),
+    faults=st.lists(fault, max_size=6),
+)
+# The worst moments, always tried: a backup line cut by a full disk and left torn (call 1 is
+# the first GET, the backup line follows); a 500 after the DELETE's commit and on the read
+# that would settle it (call 2 is the first DELETE); a kill right after the DELETE and a
+# failed read on resume.
+@example(kinds=[DELETABLE] * 2, in_plan=[True] * 12, faults=[(1, "disk_full_torn")])
+@example(kinds=[DELETABLE] * 2, in_plan=[True] * 12, faults=[(2, "committed_status_twice")])
+@example(
+    kinds=[DELETABLE] * 2,
+    in_plan=[True] * 12,
+    faults=[(2, "ctrl_c_after"), (3, "committed_status")],
+)
+def test_never_outside_the_plan_never_without_a_backup(
+    kinds: list[Kind], in_plan: list[bool], faults: list[tuple[int, str]]
+) -> None:
+    run = prepare(kinds, in_plan, faults)
+    tenant, planned = run.tenant, run.planned
+    if not apply_runs(run, 2 + len(faults)):
         raise AssertionError("the purge did not finish after every fault had passed")
 
-    assert checking.violations == []
-    journal, backup, _ = j.purge_files(data_dir, plan.key)
+    assert run.checking.violations == []
+    journal, backup, _ = j.purge_files(run.data_dir, run.plan.key)
     states = j.journal_states(journal)
-    deleted = {p.id for p in tenant._persons if p.deleted_at is not None}
+    deleted = deleted_in(tenant)
     skipped = {pid for pid, s in states.items() if s["step"] == "skipped"}
     assert deleted <= set(planned)
     assert deleted == set(planned) - skipped
     assert deleted <= j.backed_up_ids(backup)
     assert {pid for pid, s in states.items() if s["step"] == "done"} == deleted
+    # nobody else deletes here: the journal must own every delete, or undo would skip it
+    assert {pid for pid, s in states.items() if s.get("deleted")} == deleted
+    for path in (backup, journal):  # whole lines only
+        assert path.read_bytes()[-1:] in (b"", b"\n")
     deletes = [p for m, p, status in tenant.requests if m == "DELETE" and status == 204]
     assert len(deletes) == len(set(deletes)), "somebody was deleted twice"
     # the rule holds on every deleted person, even from an edited plan
-    for pid, kind in zip(all_ids, kinds, strict=True):
+    for pid, kind in zip(run.all_ids, kinds, strict=True):
         if pid in deleted:
             assert kind.old and not kind.recent_activity and not kind.changed
             assert kind.subscriber in (None, "withdrawn")
+
+
+@SETTINGS
+@given(
+    kinds=st.lists(mostly_deletable, min_size=1, max_size=10),
+    faults=st.lists(fault, max_size=6),
+    apply_attempts=st.integers(min_value=1, max_value=4),
+    undo_faults=st.lists(
+        st.tuples(st.integers(min_value=1, max_value=15), st.sampled_from(CALL_FAULTS)),
+        max_size=6,
+    ),
+)
+# Always tried: a Ctrl-C (or kill) right after an Undelete took effect, and an Undelete whose
+# answer is lost after the commit, with the retry finding the recycle bin empty.
+@example(kinds=[DELETABLE] * 2, faults=[], apply_attempts=1, undo_faults=[(1, "ctrl_c_after")])
+@example(kinds=[DELETABLE] * 2, faults=[], apply_attempts=1, undo_faults=[(1, "committed_drop")])
+@example(
+    kinds=[DELETABLE] * 2,
+    faults=[(2, "committed_status_twice")],
+    apply_attempts=1,
+    undo_faults=[],
+)
+def test_undo_at_any_point_brings_back_everyone_the_purge_deleted(
+    kinds: list[Kind],
+    faults: list[tuple[int, str]],
+    apply_attempts: int,
+    undo_faults: list[tuple[int, str]],
+) -> None:
+    """The purge runs (perhaps not to its end: the faults may stop it every time), then the
+    undo runs, under the same kinds of faults, until it succeeds."""
+    run = prepare(kinds, None, faults)
+    apply_runs(run, apply_attempts)
+    journal, _, _ = j.purge_files(run.data_dir, run.plan.key)
+    if not journal.exists():
+        return  # stopped before the journal was begun: nothing was deleted
+    run.faulty.reset(dict(undo_faults))
+    for _run in range(12):
+        try:
+            with run.disk.installed():
+                result = service.undo_journal(run.faulty, journal)  # type: ignore[arg-type]
+        except (KeyboardInterrupt, TastegetError, OSError):
+            continue
+        if result.status == "success":
+            break
+    else:
+        raise AssertionError("the undo did not finish after every fault had passed")
+
+    assert run.checking.violations == []
+    assert deleted_in(run.tenant) == set(), "someone the purge deleted is still deleted"
+    history = j.journal_history(journal)
+    for pid in history.maybe_deleted:
+        assert history.states[pid]["step"] == "undone"

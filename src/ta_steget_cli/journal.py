@@ -20,11 +20,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 import filelock
 
-from .errors import UsageError
+from .errors import TastegetError, UsageError
 from .files import PRIVATE, make_private, write_atomically
 
 PLAN_FORMAT = "tasteget-purge-plan/1"
@@ -50,23 +50,97 @@ def ensure_private_dir(directory: Path) -> Path:
     return directory
 
 
-def write_private(path: Path, text: str) -> None:
+def write_private(path: Path, text: str | bytes) -> None:
     """The whole file or nothing, 0600 from the first byte, on disk before it counts."""
     write_atomically(path, text, private=True, sync=True)
 
 
-def open_append_private(path: Path) -> TextIO:
-    """An append handle on `path`, created 0600 if new."""
+def open_append_private(path: Path) -> BinaryIO:
+    """An unbuffered append handle on `path`, created 0600 if new.
+
+    Unbuffered, so that a failed write leaves nothing behind in a buffer to be written later
+    (after a full disk has been freed, say) onto whatever comes next."""
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE)
     make_private(path)  # an older file with looser rights is tightened, not trusted
-    return os.fdopen(fd, "a", encoding="utf-8")
+    return os.fdopen(fd, "ab", buffering=0)
 
 
-def append_synced(handle: TextIO, record: Mapping[str, Any]) -> None:
-    """One JSON line, on disk before this returns (flush, then fsync)."""
-    handle.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
-    handle.flush()
-    os.fsync(handle.fileno())
+def encode_line(record: Mapping[str, Any]) -> bytes:
+    return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def append_synced(handle: BinaryIO, record: Mapping[str, Any]) -> int:
+    """One JSON line, on disk before this returns (fsync); answers where the line begins.
+
+    A write that fails half-way (a full disk) is cut off again where it began, so the file
+    still ends in a whole line; if even that fails, the next open repairs it (repair_torn_tail)."""
+    line = encode_line(record)
+    fd = handle.fileno()
+    start = os.fstat(fd).st_size
+    try:
+        view = memoryview(line)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, start)
+        raise
+    return start
+
+
+def repair_torn_tail(path: Path) -> Path | None:
+    """Cuts off a torn last line (a crash or a full disk mid-write) and keeps it beside the file.
+
+    A JSON-lines file must end in a newline before anything is appended, or the next record
+    would be glued to the torn one and both would be unreadable. Answers the file the torn
+    bytes were moved to, or None when the file was whole (or absent)."""
+    try:
+        handle = path.open("r+b")
+    except FileNotFoundError:
+        return None
+    with handle:
+        size = handle.seek(0, os.SEEK_END)
+        if size == 0:
+            return None
+        handle.seek(size - 1)
+        if handle.read(1) == b"\n":
+            return None
+        keep = _last_newline_end(handle, size)
+        handle.seek(keep)
+        torn = handle.read()
+        aside = _aside_name(path)
+        write_private(aside, torn)  # moved aside first: nothing is lost if the cut fails
+        handle.truncate(keep)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return aside
+
+
+def _last_newline_end(handle: BinaryIO, size: int) -> int:
+    """The offset just past the last newline before `size` (0 when there is none)."""
+    end = size
+    while end > 0:
+        start = max(0, end - 65536)
+        handle.seek(start)
+        block = handle.read(end - start)
+        found = block.rfind(b"\n")
+        if found >= 0:
+            return start + found + 1
+        end = start
+    return 0
+
+
+def _aside_name(path: Path) -> Path:
+    """purge-KEY.backup.jsonl -> purge-KEY.backup.20261201T104500Z.torn.jsonl (pruned with it)."""
+    stem = path.name.removesuffix(".jsonl")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    candidate = path.with_name(f"{stem}.{stamp}.torn.jsonl")
+    n = 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{stem}.{stamp}-{n}.torn.jsonl")
+    return candidate
 
 
 def read_lines(path: Path) -> Iterator[dict[str, Any]]:
@@ -213,7 +287,9 @@ def lock_path(journal: Path) -> Path:
 
 
 class Journal:
-    """Appends steps to the journal, each synced to disk before the next action."""
+    """Appends steps to the journal, each synced to disk before the next action.
+
+    A torn last line left by a crash or a full disk is moved aside on opening (`repaired`)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -231,6 +307,12 @@ class Journal:
         try:
             self._handle = open_append_private(path)
         except BaseException:
+            self._lock.release()
+            raise
+        try:
+            self.repaired = repair_torn_tail(path)
+        except BaseException:
+            self._handle.close()
             self._lock.release()
             raise
 
@@ -252,27 +334,69 @@ class Journal:
         self.close()
 
 
+@dataclass(frozen=True)
+class History:
+    """A journal folded: each person's last step, who may have been deleted, who ran it."""
+
+    states: dict[int, dict[str, Any]]
+    # A delete intent was journaled for these: whatever came after, the DELETE may have gone
+    # through (an error answer after the commit, a crash), so only a read settles it.
+    maybe_deleted: frozenset[int]
+    tenants: tuple[str, ...]  # the tenants the purge runs of this journal deleted in
+
+
+def journal_history(path: Path) -> History:
+    """The journal at `path` folded (absent file: nobody)."""
+    states: dict[int, dict[str, Any]] = {}
+    intents: set[int] = set()
+    tenants: list[str] = []
+    if path.exists():
+        for record in read_lines(path):
+            person_id = record.get("id")
+            if isinstance(person_id, int) and not isinstance(person_id, bool):
+                states[person_id] = record
+                if record.get("step") == INTENT:
+                    intents.add(person_id)
+            elif record.get("step") == "start" and isinstance(record.get("tenant"), str):
+                tenants.append(record["tenant"])
+    return History(states, frozenset(intents), tuple(dict.fromkeys(tenants)))
+
+
 def journal_states(path: Path) -> dict[int, dict[str, Any]]:
     """The last step of each person in the journal (absent file: nobody)."""
-    states: dict[int, dict[str, Any]] = {}
-    if not path.exists():
-        return states
-    for record in read_lines(path):
-        person_id = record.get("id")
-        if isinstance(person_id, int) and not isinstance(person_id, bool):
-            states[person_id] = record
-    return states
+    return journal_history(path).states
+
+
+class BackupUnreadable(TastegetError):
+    """A backup line did not read back as written: the delete it protects must not happen."""
 
 
 class Backup:
-    """Appends whole person entities, synced, before they are deleted."""
+    """Appends whole person entities, synced and read back, before they are deleted.
+
+    Opened only while the journal's lock is held, so nobody else appends in between."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.repaired = repair_torn_tail(path)
         self._handle = open_append_private(path)
 
     def write(self, person_id: int, entity: Mapping[str, Any]) -> None:
-        append_synced(self._handle, {"ts": now_text(), "id": person_id, "entity": entity})
+        """Appends the entity, then reads the line back from the file: BackupUnreadable (and
+        no delete) unless it is there whole and names this person."""
+        record = {"ts": now_text(), "id": person_id, "entity": entity}
+        start = append_synced(self._handle, record)
+        expected = encode_line(record)
+        with self.path.open("rb") as handle:
+            handle.seek(max(start - 1, 0))
+            before = handle.read(1) if start else b"\n"  # the line must begin a line
+            found = handle.read(len(expected) + 1)
+        if before != b"\n" or found != expected or _line_id(found) != person_id:
+            raise BackupUnreadable(
+                f"{self.path}: the backup of person {person_id} did not read back as written; "
+                "nothing was deleted for this person; check the disk, then run the same "
+                "command again"
+            )
 
     def close(self) -> None:
         self._handle.close()
@@ -282,6 +406,14 @@ class Backup:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _line_id(line: bytes) -> Any:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record.get("id") if isinstance(record, dict) else None
 
 
 def backed_up_ids(path: Path) -> set[int]:

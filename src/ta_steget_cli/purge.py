@@ -230,6 +230,19 @@ class Overrides:
     large_share: bool = False
 
 
+def future_as_of(as_of: date, today: date) -> str | None:
+    """Why an as-of date after today (Stockholm) cannot be purged on, or None.
+
+    A date in the future would count the years of inactivity up to a day that has not come:
+    persons active last month would look inactive. No override: there is no good reason."""
+    if as_of <= today:
+        return None
+    return (
+        f"the as-of date {as_of.isoformat()} is after today ({today.isoformat()}, Stockholm); "
+        "the purge can only count inactivity up to today"
+    )
+
+
 def plan_refusal(
     plan: Plan,
     tenant: str,
@@ -241,6 +254,10 @@ def plan_refusal(
 
     Checked in order of how cheap: the share needs a scan of the register, so it is asked last
     and separately (`share_refusal`)."""
+    moment = now or datetime.now(UTC)
+    future = future_as_of(plan.as_of, local_date(moment))
+    if future:
+        return f"{future}; make a new plan as of today or earlier"
     if not plan.checksum_ok and not overrides.edited_plan:
         return (
             "the plan's checksum does not match its content: it was edited or damaged since "
@@ -251,7 +268,7 @@ def plan_refusal(
             f"the plan was made for tenant {plan.tenant}, not {tenant}; "
             "pass --allow-other-tenant if that is really meant"
         )
-    age = (now or datetime.now(UTC)) - plan.created_at
+    age = moment - plan.created_at
     if age > timedelta(days=settings.max_plan_age_days) and not overrides.old_plan:
         return (
             f"the plan is {age.days} days old (more than max_plan_age_days = "
@@ -294,15 +311,23 @@ def plan_share(client: PersonClient, config: Config, plan: Plan) -> tuple[int, i
     """(persons the plan removes, the register's size before this plan began): the persons this
     plan already deleted are counted back in, so a resumed run sees the same share."""
     journal_path, _, _ = j.purge_files(config.purge.data_dir, plan.key)
-    states = j.journal_states(journal_path)
-    # An intent without an outcome may have been deleted too (a crash right after the DELETE).
-    gone = sum(
-        1
-        for s in states.values()
-        if s.get("step") == j.INTENT or (s.get("step") == j.DONE and s.get("deleted"))
-    )
+    gone = len(maybe_gone(j.journal_history(journal_path)))
     register = Register(client, config, today_stockholm())
     return len(plan.persons), register.count_persons() + gone
+
+
+def maybe_gone(history: j.History) -> list[int]:
+    """Persons this journal's purge deleted or may have deleted, and that are not back.
+
+    Once a delete intent is journaled the person counts as maybe deleted, whatever came after
+    (a 500 after the commit, a crash, a failed read on resume): undo tries every one of them,
+    and an Undelete of someone who was never deleted only finds them in the register."""
+    return [
+        pid
+        for pid, state in history.states.items()
+        if state.get("step") != j.UNDONE
+        and (pid in history.maybe_deleted or bool(state.get("deleted")))
+    ]
 
 
 # ---------------------------------------------------------------- apply
@@ -326,6 +351,7 @@ class ApplyResult:
     skipped: list[Outcome] = field(default_factory=list)
     failed: list[Outcome] = field(default_factory=list)
     stopped: str | None = None  # why the run stopped early (connection lost, ...)
+    repaired: list[Path] = field(default_factory=list)  # torn tails moved aside before appending
 
     @property
     def status(self) -> str:
@@ -353,14 +379,16 @@ def apply_plan(
     consistent) on a lost connection or a tenant that stopped answering; raises on Ctrl-C, with
     the journal consistent, too."""
     journal_path, backup_path, report_path = j.purge_files(config.purge.data_dir, plan.key)
-    states = j.journal_states(journal_path)
     result = ApplyResult(planned=len(plan.persons), journal=journal_path, backup=backup_path)
-    pending = [p for p in plan.persons if states.get(p.person_id, {}).get("step") not in j.FINAL]
-    result.already_done = len(plan.persons) - len(pending)
     # The register as of today (or the plan's day, if later) sees every activity up to now.
     register = Register(client, config, max(plan.as_of, today or today_stockholm()))
     kinds = tuple(plan.rule.get("activity_kinds") or counted_kinds(config.purge))
     with j.Journal(journal_path) as journal, j.Backup(backup_path) as backup:
+        result.repaired = [p for p in (journal.repaired, backup.repaired) if p is not None]
+        history = j.journal_history(journal_path)  # read under the journal's lock
+        steps = {pid: state.get("step") for pid, state in history.states.items()}
+        pending = [p for p in plan.persons if steps.get(p.person_id) not in j.FINAL]
+        result.already_done = len(plan.persons) - len(pending)
         journal.write("start", plan=plan.key, tenant=client.tenant_id, pending=len(pending))
         handled = 0
         try:
@@ -368,7 +396,7 @@ def apply_plan(
                 block = pending[start : start + RECHECK_BLOCK]
                 active = recently_active(register, [p.person_id for p in block], kinds, plan)
                 for planned in block:
-                    had_intent = states.get(planned.person_id, {}).get("step") == j.INTENT
+                    had_intent = planned.person_id in history.maybe_deleted
                     outcome = purge_one(
                         client, config.purge, plan, planned, active, had_intent, journal, backup
                     )
@@ -410,22 +438,26 @@ def purge_one(
     """Re-check, back up, delete and journal one person. Never touches anyone outside the plan:
     the id comes from the plan, and nothing here looks anyone else up."""
     pid = planned.person_id
-    if pid in active:
+    # After an intent only a read settles whether our delete went through, activity or not.
+    if pid in active and not had_intent:
         return _record(journal, Outcome(pid, j.SKIPPED, "activity since the cut-off"))
     try:
         entity = client.get_person(pid)
     except NotFound:
-        # Gone: either our delete went through before a crash (intent), or someone else's did.
-        reason = "deleted (confirmed on resume)" if had_intent else "already gone"
-        return _record(journal, Outcome(pid, j.DONE, reason), deleted=had_intent)
+        # Gone: either our delete went through (an intent was journaled: a crash, an error
+        # answer after the commit), or someone else's did.
+        gone = "deleted (confirmed on resume)" if had_intent else "already gone"
+        return _record(journal, Outcome(pid, j.DONE, gone), deleted=had_intent)
     except (TransientError, TenantUnavailable, AuthError):
         raise
     except ApiError as exc:
         return _record(journal, Outcome(pid, j.FAILED, f"read failed: {_short(exc)}"))
-    keep = why_keep(entity, settings, plan, planned)
+    keep = "activity since the cut-off" if pid in active else None
+    keep = keep or why_keep(entity, settings, plan, planned)
     if keep:
         return _record(journal, Outcome(pid, j.SKIPPED, keep))
-    backup.write(pid, entity)  # synced before the intent, and the intent before the delete
+    # Synced and read back before the intent, and the intent before the delete.
+    backup.write(pid, entity)
     journal.write(j.INTENT, pid)
     try:
         client.delete_person(pid, if_unmodified_since=entity_updated(entity))
@@ -438,8 +470,24 @@ def purge_one(
     except (TransientError, TenantUnavailable, AuthError):
         raise
     except ApiError as exc:
-        return _record(journal, Outcome(pid, j.FAILED, f"delete failed: {_short(exc)}"))
+        return settle_delete(client, journal, pid, f"delete failed: {_short(exc)}")
     return _record(journal, Outcome(pid, j.DONE, "deleted"), deleted=True)
+
+
+def settle_delete(client: PersonClient, journal: j.Journal, pid: int, failure: str) -> Outcome:
+    """After an error answer to our DELETE: the server may have committed it all the same (a
+    500 after the commit), so the register is read to tell what actually happened. When even
+    the read fails, the intent stays in the journal and the next run reads again."""
+    try:
+        client.get_person(pid)
+    except NotFound:
+        outcome = Outcome(pid, j.DONE, f"deleted (answered {failure.split(': ', 1)[-1]}, but gone)")
+        return _record(journal, outcome, deleted=True)
+    except (TransientError, TenantUnavailable, AuthError):
+        raise
+    except ApiError as exc:
+        return _record(journal, Outcome(pid, j.FAILED, f"{failure}; re-read failed: {_short(exc)}"))
+    return _record(journal, Outcome(pid, j.FAILED, failure))
 
 
 def why_keep(
@@ -500,44 +548,111 @@ def write_report(path: Path, states: dict[int, dict[str, Any]], plan: Plan) -> N
 class UndoResult:
     journal: Path
     restored: list[int] = field(default_factory=list)
+    present: list[int] = field(default_factory=list)  # in the register already: nothing to do
     failed: list[Outcome] = field(default_factory=list)
+    stopped: str | None = None
+    repaired: list[Path] = field(default_factory=list)
 
     @property
     def status(self) -> str:
+        if self.stopped:
+            return "error"
         return "partial" if self.failed else "success"
 
 
-def deleted_by_journal(path: Path) -> list[int]:
-    """Persons this journal deleted and has not brought back yet."""
-    states = j.journal_states(path)
-    return [
-        pid
-        for pid, s in states.items()
-        if (s.get("step") == j.DONE and s.get("deleted")) or s.get("step") == j.UNDO_FAILED
-    ]
+def journal_refusal(history: j.History, tenant: str, other_tenant: bool) -> str | None:
+    """Why this journal must not be undone here (one line), or None: the same rule as for plans.
+
+    Ids are per tenant: undoing another tenant's journal would bring back this tenant's
+    persons who happen to have the same ids, and mark the other tenant's entries done."""
+    if not history.tenants:
+        return "not a purge journal (it records no purge run)"
+    others = [t for t in history.tenants if t != tenant]
+    if others and not other_tenant:
+        return (
+            f"the journal is of a purge in tenant {others[0]}, not {tenant}; "
+            "pass --allow-other-tenant if that is really meant"
+        )
+    return None
+
+
+def to_undo(history: j.History, tenant: str) -> list[int]:
+    """Persons the journal's purge deleted or may have deleted, not yet brought back *in this
+    tenant* (an undo in another tenant, allowed by override, does not count here)."""
+    journal_tenant = history.tenants[0] if history.tenants else tenant
+    out = maybe_gone(history)
+    for pid, state in history.states.items():
+        undone_in = state.get("tenant", journal_tenant)
+        if state.get("step") == j.UNDONE and undone_in != tenant and pid in history.maybe_deleted:
+            out.append(pid)
+    return out
 
 
 def undo_journal(
-    client: PersonClient, path: Path, *, progress: Progress | None = None
+    client: PersonClient,
+    path: Path,
+    *,
+    other_tenant: bool = False,
+    progress: Progress | None = None,
 ) -> UndoResult:
-    """Bring back every person the journal's purge deleted, while the recycle bin holds them."""
-    ids = deleted_by_journal(path)
+    """Bring back every person the journal's purge deleted, while the recycle bin holds them.
+
+    An entry is marked undone only on this tenant's own answer: the Undelete's, or a read
+    showing the person in the register after an Undelete whose answer was an error."""
+    tenant = client.tenant_id
+    refusal = journal_refusal(j.journal_history(path), tenant, other_tenant)
+    if refusal:
+        raise UsageError(f"--undo {path}: refused: {refusal}")
     result = UndoResult(journal=path)
     with j.Journal(path) as journal:
-        journal.write("undo_start", pending=len(ids))
-        for n, pid in enumerate(ids, 1):
-            try:
-                client.undelete_person(pid)
-            except ApiError as exc:
-                outcome = Outcome(pid, j.UNDO_FAILED, _undo_reason(exc))
-                result.failed.append(outcome)
-            else:
-                outcome = Outcome(pid, j.UNDONE, "restored")
-                result.restored.append(pid)
-            journal.write(outcome.step, pid, reason=outcome.reason)
-            if progress is not None:
-                progress(n, len(ids), outcome)
+        result.repaired = [journal.repaired] if journal.repaired else []
+        ids = to_undo(j.journal_history(path), tenant)
+        journal.write("undo_start", tenant=tenant, pending=len(ids))
+        try:
+            for n, pid in enumerate(ids, 1):
+                outcome = undo_one(client, pid)
+                if outcome.step == j.UNDO_FAILED:
+                    result.failed.append(outcome)
+                elif outcome.reason == RESTORED:
+                    result.restored.append(pid)
+                else:
+                    result.present.append(pid)
+                journal.write(outcome.step, pid, reason=outcome.reason, tenant=tenant)
+                if progress is not None:
+                    progress(n, len(ids), outcome)
+        except (TransientError, TenantUnavailable, AuthError) as exc:
+            result.stopped = str(exc)
+            journal.write("undo_stopped", reason=type(exc).__name__)
     return result
+
+
+RESTORED = "restored"
+
+
+def undo_one(client: PersonClient, pid: int) -> Outcome:
+    """Undelete one person; after an error answer, read the register to tell what happened."""
+    try:
+        client.undelete_person(pid)
+    except (TransientError, TenantUnavailable, AuthError):
+        raise
+    except ApiError as exc:
+        return settle_undo(client, pid, exc)
+    return Outcome(pid, j.UNDONE, RESTORED)
+
+
+def settle_undo(client: PersonClient, pid: int, exc: ApiError) -> Outcome:
+    """The Undelete answered an error. Its answer may have been lost after it took effect (the
+    retry then finds nothing in the recycle bin), or the delete never happened (a 500 before
+    the commit): a person in the register is back either way."""
+    try:
+        client.get_person(pid)
+    except (TransientError, TenantUnavailable, AuthError):
+        raise
+    except ApiError:
+        return Outcome(pid, j.UNDO_FAILED, _undo_reason(exc))
+    if isinstance(exc, NotFound):
+        return Outcome(pid, j.UNDONE, "in the register (brought back earlier, or never deleted)")
+    return Outcome(pid, j.UNDONE, RESTORED)
 
 
 def _undo_reason(exc: ApiError) -> str:
@@ -549,7 +664,7 @@ def _undo_reason(exc: ApiError) -> str:
 # ---------------------------------------------------------------- prune
 
 
-PURGE_FILE_SUFFIXES = (".backup.jsonl", ".journal.jsonl", ".report.csv")
+PURGE_FILE_SUFFIXES = (".backup.jsonl", ".journal.jsonl", ".report.csv", ".torn.jsonl")
 
 
 def prune_backups(data_dir: Path, retention_days: int, now: float | None = None) -> list[Path]:

@@ -30,6 +30,7 @@ from .. import journal as j
 from .. import purge as service
 from ..errors import PartialFailure, TastegetError, UsageError
 from ..output import Column, Format, as_record, choose_format, render
+from ..workdays import today_stockholm
 from .options import AsOfOption, FormatOption, OutputOption
 from .runtime import Runtime, as_of_or_today
 
@@ -108,7 +109,8 @@ def purge_command(
         False
     ),
     allow_other_tenant: Annotated[
-        bool, _flag("Apply a plan made for another tenant.", "--allow-other-tenant")
+        bool,
+        _flag("Apply a plan, or undo a journal, of another tenant.", "--allow-other-tenant"),
     ] = False,
     allow_old_plan: Annotated[
         bool, _flag("Apply a plan older than max_plan_age_days.", "--allow-old-plan")
@@ -152,6 +154,8 @@ def purge_command(
                          "--prune-backups")  # fmt: skip
     if plan_out is not None and modes and modes != ["--dry-run"]:
         raise UsageError("--plan-out: only with --dry-run")
+    if allow_other_tenant and modes not in (["--plan"], ["--undo"]):
+        raise UsageError("--allow-other-tenant: only with --plan or --undo")
     try:
         if plan is not None:
             overrides = service.Overrides(
@@ -159,7 +163,7 @@ def purge_command(
             )
             apply_mode(runtime, plan, overrides, yes, fmt)
         elif undo is not None:
-            undo_mode(runtime, undo, fmt)
+            undo_mode(runtime, undo, fmt, other_tenant=allow_other_tenant)
         elif prune_backups:
             prune_mode(runtime, fmt)
         else:
@@ -187,6 +191,9 @@ def dry_run_mode(
     explicit: bool,
 ) -> None:
     day = as_of_or_today(as_of)
+    future = service.future_as_of(day, today_stockholm())
+    if future:
+        raise UsageError(f"--as-of {day.isoformat()}: refused: {future}")
     config = runtime.config
     client = runtime.client(day)
     err = runtime.err
@@ -244,6 +251,7 @@ def apply_mode(
         confirm(runtime, len(plan.persons), client.tenant_id)
     with _progress(err) as progress:
         result = service.apply_plan(client, config, plan, progress=progress)
+    _repaired(err, result.repaired)
     envelope = {
         "status": result.status,
         "planned": result.planned,
@@ -324,21 +332,38 @@ def _progress(err: Console) -> Iterator[service.Progress]:
 # ---------------------------------------------------------------- undo and prune
 
 
-def undo_mode(runtime: Runtime, path: Path, fmt: Format | None) -> None:
+def undo_mode(runtime: Runtime, path: Path, fmt: Format | None, *, other_tenant: bool) -> None:
     if not path.is_file():
         raise UsageError(f"--undo {path}: no such journal")
     runtime.require_delete("purge --undo")
-    result = service.undo_journal(runtime.client(), path)
+    result = service.undo_journal(runtime.client(), path, other_tenant=other_tenant)
+    _repaired(runtime.err, result.repaired)
     envelope = {
         "status": result.status,
         "restored": len(result.restored),
+        "already_present": len(result.present),
         "failed": [{"person_id": o.person_id, "reason": o.reason} for o in result.failed],
         "journal": str(path),
     }
     _envelope(runtime.err, fmt, envelope)
+    if result.stopped:
+        raise TastegetError(
+            f"stopped: {result.stopped}; every step so far is in the journal: "
+            "run the same command again to carry on"
+        )
     if result.failed:
         raise PartialFailure(
             f"{len(result.failed)} persons could not be brought back (listed above)"
+        )
+
+
+def _repaired(err: Console, paths: list[Path]) -> None:
+    """Says which torn last lines (a crash or a full disk mid-write) were moved aside."""
+    for path in paths:
+        _say(
+            err,
+            f"warning: a file of this purge ended in a torn line (a crash or a full disk while "
+            f"writing); the torn part was moved to {path} and the file continues whole",
         )
 
 
