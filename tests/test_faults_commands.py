@@ -50,11 +50,11 @@ class LaterFaults(Faults):
         self.skip = skip
         self.hits = 0
 
-    def take(self, path: str, *, is_api: bool, is_archive: bool) -> Any:
+    def take(self, path: str, *, is_api: bool, is_archive: bool, method: str = "GET") -> Any:
         if self.skip and any(self._matches(f, path, is_api, is_archive) for f in self.pending):
             self.skip -= 1
             return None
-        fault = super().take(path, is_api=is_api, is_archive=is_archive)
+        fault = super().take(path, is_api=is_api, is_archive=is_archive, method=method)
         self.hits += fault is not None
         return fault
 

@@ -110,7 +110,7 @@ def test_a_delete_answered_500_after_the_commit_is_done_and_undone(
     check_consistent(env, plan_path)
     journal, _, _ = files_of(env, plan_path)
     settled = [s for s in j.journal_states(journal).values() if "500" in s.get("reason", "")]
-    assert len(settled) == 1 and settled[0]["deleted"] is True
+    assert len(settled) == 1 and settled[0]["deleted"] is True, j.journal_states(journal)
     result = undo(env, journal)
     assert result.exit_code == 0, result.output
     assert deleted_ids(env.tenant) == set()

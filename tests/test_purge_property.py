@@ -35,6 +35,7 @@ from hypothesis import strategies as st
 
 from ta_steget_cli import journal as j
 from ta_steget_cli import purge as service
+from ta_steget_cli import undo
 from ta_steget_cli.config import parse_config
 from ta_steget_cli.errors import TastegetError
 from ta_steget_cli.sandbox import IN_PROCESS_BASE_URL, SandboxTenant, api_url, ids, transport
@@ -386,7 +387,7 @@ def test_undo_at_any_point_brings_back_everyone_the_purge_deleted(
     for _run in range(12):
         try:
             with run.disk.installed():
-                result = service.undo_journal(run.faulty, journal)  # type: ignore[arg-type]
+                result = undo.undo_journal(run.faulty, journal)  # type: ignore[arg-type]
         except (KeyboardInterrupt, TastegetError, OSError):
             continue
         if result.status == "success":

@@ -344,6 +344,19 @@ class History:
     maybe_deleted: frozenset[int]
     tenants: tuple[str, ...]  # the tenants the purge runs of this journal deleted in
 
+    def maybe_gone(self) -> list[int]:
+        """Persons this journal's purge deleted or may have deleted, and that are not back.
+
+        Once a delete intent is journaled the person counts as maybe deleted, whatever came
+        after (a 500 after the commit, a crash, a failed read on resume): undo tries every one,
+        and an Undelete of someone who was never deleted only finds them in the register."""
+        return [
+            pid
+            for pid, state in self.states.items()
+            if state.get("step") != UNDONE
+            and (pid in self.maybe_deleted or bool(state.get("deleted")))
+        ]
+
 
 def journal_history(path: Path) -> History:
     """The journal at `path` folded (absent file: nobody)."""

@@ -28,6 +28,7 @@ from rich.progress import (
 
 from .. import journal as j
 from .. import purge as service
+from .. import undo
 from ..errors import PartialFailure, TastegetError, UsageError
 from ..output import Column, Format, as_record, choose_format, render
 from ..workdays import today_stockholm
@@ -336,7 +337,7 @@ def undo_mode(runtime: Runtime, path: Path, fmt: Format | None, *, other_tenant:
     if not path.is_file():
         raise UsageError(f"--undo {path}: no such journal")
     runtime.require_delete("purge --undo")
-    result = service.undo_journal(runtime.client(), path, other_tenant=other_tenant)
+    result = undo.undo_journal(runtime.client(), path, other_tenant=other_tenant)
     _repaired(runtime.err, result.repaired)
     envelope = {
         "status": result.status,

@@ -96,7 +96,7 @@ def handle(tenant: SandboxTenant, request: Request) -> Response:
         with tenant.lock:
             response = _route(tenant, request, path, lowered, is_api)
             if fault is not None:
-                response = _spoil(tenant, fault, response)
+                response = _spoil(tenant, fault, response, request)
             if is_archive and response.status == 200:
                 tenant.last_archive_answer = response.body
     with tenant.lock:
@@ -127,13 +127,13 @@ def _fault_response(fault: Fault, request: Request) -> Response:
     return response
 
 
-def _spoil(tenant: SandboxTenant, fault: Fault, response: Response) -> Response:
+def _spoil(tenant: SandboxTenant, fault: Fault, response: Response, request: Request) -> Response:
     """Faults that need the real answer first: it took effect, but the client gets it wrong."""
     if fault.kind == "timeout":
         response.action = "timeout"
     elif fault.kind == "committed_status":
         # The change is made; the answer that says so is lost and an error comes instead.
-        response = _fault_response(replace(fault, kind="status"))
+        response = _fault_response(replace(fault, kind="status"), request)
     elif fault.kind == "committed_drop":
         response = Response(0, action="drop")
     elif fault.kind == "trickle":
