@@ -43,7 +43,11 @@ def purged(env: Any, tmp_path: Path, name: str = "plan.json") -> Path:
 
 
 def undo(env: Any, journal: Path, *extra: str) -> Any:
-    return env.run("purge", "--undo", str(journal), "-f", "json", *extra)
+    return env.run("--lang", "en", "purge", "--undo", str(journal), "-f", "json", *extra)
+
+
+def apply_en(env: Any, plan_path: Path, *extra: str) -> Any:
+    return env.run("--lang", "en", "purge", "--plan", str(plan_path), *extra)
 
 
 # ---------------------------------------------------------------- 1: another tenant's journal
@@ -125,7 +129,7 @@ def test_a_crash_after_the_delete_and_a_failed_reread_still_counts_as_maybe_dele
     # stops with an intent and no outcome, as after a kill -9 right after the DELETE.
     env.tenant.faults.add("committed_drop", method="DELETE")
     env.tenant.faults.add("drop", method="DELETE")
-    result = apply(env, plan_path, "--yes")
+    result = apply_en(env, plan_path, "--yes")
     assert result.exit_code == 1 and "run the same command again" in said(result)
     assert len(deleted_ids(env.tenant)) == 1
     # On resume, the one re-read that would settle it fails.
@@ -173,7 +177,7 @@ def test_a_future_as_of_is_refused_for_the_dry_run_and_the_plan(
     future = (today_stockholm() + timedelta(days=2)).isoformat()
     plan_path = tmp_path / "future.json"
     for extra in ((), ("--plan-out", str(plan_path))):
-        result = env.run("purge", "--dry-run", "--as-of", future, *extra)
+        result = env.run("--lang", "en", "purge", "--dry-run", "--as-of", future, *extra)
         assert result.exit_code == 2, result.output
         assert f"--as-of {future}" in said(result) and "after today" in said(result)
         assert len(result.stderr.splitlines()) == 1
@@ -191,7 +195,7 @@ def test_a_plan_whose_as_of_is_after_today_is_refused_whatever_the_overrides(
     plan = j.read_plan(plan_path)
     j.write_plan(replace(plan, as_of=today_stockholm() + timedelta(days=400)), plan_path)
     overrides = ("--allow-other-tenant", "--allow-old-plan", "--allow-edited-plan")
-    result = apply(env, plan_path, "--yes", "--allow-large-share", *overrides)
+    result = apply_en(env, plan_path, "--yes", "--allow-large-share", *overrides)
     assert result.exit_code == 2, result.output
     assert "after today" in said(result) and len(result.stderr.splitlines()) == 1
     assert deleted_ids(env.tenant) == set()
@@ -219,7 +223,7 @@ def test_a_torn_backup_and_journal_tail_is_moved_aside_before_appending(
     # What a crash (or a full disk) in the middle of a write leaves behind.
     tear(backup, '{"ts":"2026-03-18T10:00:00+00:00","id":9,"entity":{"PersonId":9,"Firstn')
     tear(journal, '{"ts":"2026-03-18T10:00:00+00:00","st')
-    result = apply(env, plan_path, "--yes")
+    result = apply_en(env, plan_path, "--yes")
     assert result.exit_code == 0, result.output
     aside = sorted(env.data_dir.glob("*.torn.jsonl"))
     assert len(aside) == 2 and all(p.stat().st_mode & 0o077 == 0 for p in aside)

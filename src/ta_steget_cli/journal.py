@@ -26,6 +26,7 @@ import filelock
 
 from .errors import TastegetError, UsageError
 from .files import PRIVATE, make_private, write_atomically
+from .i18n import _
 
 PLAN_FORMAT = "tasteget-purge-plan/1"
 
@@ -406,9 +407,10 @@ class Backup:
             found = handle.read(len(expected) + 1)
         if before != b"\n" or found != expected or _line_id(found) != person_id:
             raise BackupUnreadable(
-                f"{self.path}: the backup of person {person_id} did not read back as written; "
-                "nothing was deleted for this person; check the disk, then run the same "
-                "command again"
+                _(
+                    "{path}: the backup of person {id} did not read back as written; nothing "
+                    "was deleted for this person; check the disk, then run the same command again"
+                ).format(path=self.path, id=person_id)
             )
 
     def close(self) -> None:

@@ -35,6 +35,7 @@ from .errors import (
     TransientError,
     UsageError,
 )
+from .i18n import _
 from .journal import Plan, PlannedPerson
 from .models import PurgeCandidate
 from .register import (
@@ -237,10 +238,10 @@ def future_as_of(as_of: date, today: date) -> str | None:
     persons active last month would look inactive. No override: there is no good reason."""
     if as_of <= today:
         return None
-    return (
-        f"the as-of date {as_of.isoformat()} is after today ({today.isoformat()}, Stockholm); "
-        "the purge can only count inactivity up to today"
-    )
+    return _(
+        "the as-of date {as_of} is after today ({today}, Stockholm); the purge can only count "
+        "inactivity up to today"
+    ).format(as_of=as_of.isoformat(), today=today.isoformat())
 
 
 def plan_refusal(
@@ -257,7 +258,7 @@ def plan_refusal(
     moment = now or datetime.now(UTC)
     future = future_as_of(plan.as_of, local_date(moment))
     if future:
-        return f"{future}; make a new plan as of today or earlier"
+        return _("{reason}; make a new plan as of today or earlier").format(reason=future)
     if not plan.checksum_ok and not overrides.edited_plan:
         return (
             "the plan's checksum does not match its content: it was edited or damaged since "

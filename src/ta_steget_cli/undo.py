@@ -8,6 +8,7 @@ from pathlib import Path
 
 from . import journal as j
 from .errors import ApiError, AuthError, NotFound, TenantUnavailable, TransientError, UsageError
+from .i18n import _
 from .purge import Outcome, PersonClient, Progress, short_error
 
 
@@ -33,13 +34,13 @@ def journal_refusal(history: j.History, tenant: str, other_tenant: bool) -> str 
     Ids are per tenant: undoing another tenant's journal would bring back this tenant's
     persons who happen to have the same ids, and mark the other tenant's entries done."""
     if not history.tenants:
-        return "not a purge journal (it records no purge run)"
+        return _("not a purge journal (it records no purge run)")
     others = [t for t in history.tenants if t != tenant]
     if others and not other_tenant:
-        return (
-            f"the journal is of a purge in tenant {others[0]}, not {tenant}; "
+        return _(
+            "the journal is of a purge in tenant {other}, not {tenant}; "
             "pass --allow-other-tenant if that is really meant"
-        )
+        ).format(other=others[0], tenant=tenant)
     return None
 
 
@@ -69,7 +70,7 @@ def undo_journal(
     tenant = client.tenant_id
     refusal = journal_refusal(j.journal_history(path), tenant, other_tenant)
     if refusal:
-        raise UsageError(f"--undo {path}: refused: {refusal}")
+        raise UsageError(_("--undo {path}: refused: {reason}").format(path=path, reason=refusal))
     result = UndoResult(journal=path)
     with j.Journal(path) as journal:
         result.repaired = [journal.repaired] if journal.repaired else []

@@ -30,6 +30,7 @@ from .. import journal as j
 from .. import purge as service
 from .. import undo
 from ..errors import PartialFailure, TastegetError, UsageError
+from ..i18n import _
 from ..output import Column, Format, as_record, choose_format, render
 from ..workdays import today_stockholm
 from .options import AsOfOption, FormatOption, OutputOption
@@ -156,7 +157,7 @@ def purge_command(
     if plan_out is not None and modes and modes != ["--dry-run"]:
         raise UsageError("--plan-out: only with --dry-run")
     if allow_other_tenant and modes not in (["--plan"], ["--undo"]):
-        raise UsageError("--allow-other-tenant: only with --plan or --undo")
+        raise UsageError(_("--allow-other-tenant: only with --plan or --undo"))
     try:
         if plan is not None:
             overrides = service.Overrides(
@@ -194,7 +195,9 @@ def dry_run_mode(
     day = as_of_or_today(as_of)
     future = service.future_as_of(day, today_stockholm())
     if future:
-        raise UsageError(f"--as-of {day.isoformat()}: refused: {future}")
+        raise UsageError(
+            _("--as-of {day}: refused: {reason}").format(day=day.isoformat(), reason=future)
+        )
     config = runtime.config
     client = runtime.client(day)
     err = runtime.err
@@ -349,8 +352,10 @@ def undo_mode(runtime: Runtime, path: Path, fmt: Format | None, *, other_tenant:
     _envelope(runtime.err, fmt, envelope)
     if result.stopped:
         raise TastegetError(
-            f"stopped: {result.stopped}; every step so far is in the journal: "
-            "run the same command again to carry on"
+            _(
+                "stopped: {reason}; every step so far is in the journal: "
+                "run the same command again to carry on"
+            ).format(reason=result.stopped)
         )
     if result.failed:
         raise PartialFailure(
@@ -361,11 +366,11 @@ def undo_mode(runtime: Runtime, path: Path, fmt: Format | None, *, other_tenant:
 def _repaired(err: Console, paths: list[Path]) -> None:
     """Says which torn last lines (a crash or a full disk mid-write) were moved aside."""
     for path in paths:
-        _say(
-            err,
-            f"warning: a file of this purge ended in a torn line (a crash or a full disk while "
-            f"writing); the torn part was moved to {path} and the file continues whole",
+        text = _(
+            "warning: a file of this purge ended in a torn line (a crash or a full disk while "
+            "writing); the torn part was moved to {path} and the file continues whole"
         )
+        _say(err, text.format(path=path))
 
 
 def prune_mode(runtime: Runtime, fmt: Format | None) -> None:
