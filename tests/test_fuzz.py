@@ -75,14 +75,14 @@ CELL = st.one_of(
 LINE = st.lists(CELL, max_size=6).flatmap(
     lambda cells: st.sampled_from([",", ";"]).map(lambda sep: sep.join(cells))
 )
-# A BOM is taken off by read_import_file before parsing (the command test below sends one).
+# A BOM is taken off by import_lines before parsing (the command test below sends one).
 HEADERS = st.sampled_from(["person_id,status", "person_id;status;moved_to;date"])
 
 
 @given(HEADERS, st.lists(LINE, max_size=15))
 def test_every_import_line_gets_a_result(header: str, lines: list[str]) -> None:
     text = "\n".join([header, *lines])
-    rows = status.parse_import(sandbox_config(), text)
+    rows = list(status.parse_import(sandbox_config(), text))
     body = text.splitlines()[1:]
     numbered = [row.line for row in rows]
     # Every line with something on it has its result, in order; blank lines at the very end
@@ -98,7 +98,7 @@ def test_every_import_line_gets_a_result(header: str, lines: list[str]) -> None:
 def test_random_bytes_are_rows_or_one_usage_error(data: bytes) -> None:
     text = data.decode("utf-8", errors="replace")
     try:
-        rows = status.parse_import(sandbox_config(), "person_id,status\n" + text)
+        rows = list(status.parse_import(sandbox_config(), "person_id,status\n" + text))
     except UsageError:
         return
     for row in rows:

@@ -249,7 +249,8 @@ def test_empty_list_still_composes() -> None:
     ("value", "expected"),
     [
         ("=1+1", "'=1+1"),
-        ("+46", "'+46"),
+        ("+46", "+46"),  # + and digits only: a phone number, runs nothing (issue 9, 19)
+        ("+46 70", "'+46 70"),
         ("-3", "'-3"),
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\tx", "'\tx"),

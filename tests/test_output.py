@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -90,8 +91,17 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_quoted(dangerous: str) -> No
 
 @given(st.text())
 def test_csv_safe_never_starts_with_a_formula_character(text: str) -> None:
-    assert not csv_safe(text).startswith(("=", "+", "-", "@", "\t", "\r"))
-    assert csv_safe(text).endswith(text)
+    safe = csv_safe(text)
+    # A phone number in international form (+ and digits only) runs nothing and stays as it is.
+    assert not safe.startswith(("=", "+", "-", "@", "\t", "\r")) or re.fullmatch(r"\+[0-9]+", safe)
+    # Control characters other than tab and line breaks (a NUL) are dropped, nothing else.
+    assert safe.endswith(re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", text))
+
+
+@pytest.mark.parametrize("phone", ["+46701234567", "+4670"])
+def test_a_phone_number_in_international_form_is_not_quoted(phone: str) -> None:
+    assert csv_safe(phone) == phone
+    assert csv_safe(phone + "=1") == "'" + phone + "=1"
 
 
 def test_table_shows_swedish_headings_and_caption() -> None:

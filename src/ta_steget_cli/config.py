@@ -12,6 +12,7 @@ import os
 import re
 import stat
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -22,9 +23,11 @@ import platformdirs
 
 from . import KOMMUNER
 from . import config_values as values
+from .config_keys import check_known_keys, retired_warnings
 from .config_values import NotifySettings as NotifySettings
 from .errors import ConfigError
 from .files import POSIX_PERMISSIONS
+from .secrets_file import HEADER_SECRETS, check_header_secret, read_secrets_file
 from .workdays import DUE_WORKING_DAYS
 
 AUTH_MODES = ("user", "system_user", "ticket", "bearer", "basic")
@@ -119,7 +122,7 @@ class Config:
     purge: PurgeSettings
     notify: NotifySettings
     report: ReportSettings
-    lang: str = "sv"
+    lang: str = dc.field(default="sv", metadata={"toml": "ui.lang"})
     secrets_file: Path | None = None
     warnings: tuple[str, ...] = ()  # one line each, for stderr (retired keys)
 
@@ -266,12 +269,15 @@ class _Reader:
         return _Reader(self.path, value, prefix)
 
     def ids(self, key: str) -> dict[str, int]:
-        """A table of name -> positive list item id."""
+        """A table of name -> positive list item id, each id once (one id under two names would
+        send one municipality's people to another)."""
         sub = self.table_of(key)
         out: dict[str, int] = {}
         for name, value in sub.table.items():
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise sub.fail(name, value, "a positive list item id")
+            if (other := next((n for n, v in out.items() if v == value), None)) is not None:
+                raise sub.fail(name, value, f"an id of its own (it is already the id of {other})")
             out[name] = value
         return out
 
@@ -308,7 +314,7 @@ def _range_text(lo: float | None, hi: float | None) -> str:
 
 def kommun_name(name: str) -> str | None:
     """The canonical municipality name for `name`, matched without regard to case."""
-    folded = name.strip().casefold()
+    folded = unicodedata.normalize("NFC", name).strip().casefold()  # a Mac may decompose Ö
     for kommun in KOMMUNER:
         if kommun.casefold() == folded:
             return kommun
@@ -448,7 +454,7 @@ def _notify(root: _Reader) -> NotifySettings:
         smtp_port=no.integer("smtp_port", d.smtp_port, 1, 65535),
         starttls=no.boolean("starttls", d.starttls),
         ssl=no.boolean("ssl", d.ssl),
-        sender=no.string("from"),
+        sender=values.mail_address(no, "from"),
         username=no.string("username"),
         outbox=no.path_value("outbox", d.outbox) or d.outbox,
         recipients=recipients,
@@ -461,9 +467,8 @@ def _report(root: _Reader) -> ReportSettings:
 
 
 def _ui(root: _Reader) -> str:
-    """[ui] lang: the language of what people read (--lang overrides it)."""
-    # The retired top-level key, until hostile's warning lands.
-    legacy = root.raw("lang", Config.lang)
+    """[ui] lang (--lang overrides it); the retired top-level lang counts when [ui] has none."""
+    legacy = root.choice("lang", Config.lang, LANGUAGES)
     return root.table_of("ui").choice("lang", legacy, LANGUAGES)
 
 
@@ -472,7 +477,7 @@ def ui_language(explicit: Path | None) -> str | None:
     the errors of parsing are in that language; None when there is no readable value (the
     full load reports what is wrong with the file)."""
     try:
-        document = tomllib.loads(config_path(explicit).read_text(encoding="utf-8"))
+        document = tomllib.loads(config_path(explicit).read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return None
     ui = document.get("ui")
@@ -482,6 +487,7 @@ def ui_language(explicit: Path | None) -> str | None:
 
 def parse_config(document: Mapping[str, Any], path: Path | None = None) -> Config:
     """Validate a parsed TOML document into a Config."""
+    check_known_keys(document, path, Config)
     root = _Reader(path, document, "")
     return Config(
         path=path,
@@ -495,7 +501,7 @@ def parse_config(document: Mapping[str, Any], path: Path | None = None) -> Confi
         report=_report(root),
         lang=_ui(root),
         secrets_file=root.path_value("secrets_file", None),
-        warnings=values.retired_warnings(root),
+        warnings=values.retired_warnings(root) + retired_warnings(document, path, Config),
     )
 
 
@@ -511,7 +517,7 @@ def load_config(path: Path) -> Config:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
     try:
-        document = tomllib.loads(data.decode("utf-8"))
+        document = tomllib.loads(data.decode("utf-8-sig"))  # Notepad writes a BOM
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: the config file is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
@@ -541,7 +547,7 @@ def load_secrets(config: Config | None, environ: Mapping[str, str] | None = None
     env = os.environ if environ is None else environ
     values = {name: env[name] for name in SECRET_NAMES if env.get(name)}
     if config is not None and config.secrets_file is not None:
-        for name, value in _read_secrets_file(config.secrets_file).items():
+        for name, value in read_secrets_file(config.secrets_file, SECRET_NAMES).items():
             values.setdefault(name, value)
     if environ is None:  # the real environment: `tasteget secrets set` may have kept the rest
         from .keychain import get_secret
@@ -549,35 +555,10 @@ def load_secrets(config: Config | None, environ: Mapping[str, str] | None = None
         for name in SECRET_NAMES:
             if name not in values and (kept := get_secret(name)):
                 values[name] = kept
+    for name in HEADER_SECRETS:
+        if name in values:
+            check_header_secret(name, values[name])
     return Secrets(values)
-
-
-def _read_secrets_file(path: Path) -> dict[str, str]:
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        raise ConfigError(f"{path}: secrets_file does not exist or cannot be read") from None
-    # Windows reports every file as 0666 (no modes; its access lists guard the profile), so the
-    # check is for POSIX systems only; files.py says where privacy comes from there.
-    if POSIX_PERMISSIONS and mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(
-            f"{path}: secrets_file is readable by others (mode {stat.S_IMODE(mode):o}); "
-            f"expected 600: run chmod 600 {path}"
-        )
-    out: dict[str, str] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        name, sep, value = line.partition("=")
-        name = name.strip()
-        if not sep or name not in SECRET_NAMES:
-            raise ConfigError(
-                f"{path}:{number}: found a line that is not NAME=value with NAME among "
-                + ", ".join(SECRET_NAMES)
-            )
-        out[name] = value.strip()
-    return out
 
 
 def group_or_world_readable(path: Path) -> bool:

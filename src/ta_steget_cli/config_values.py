@@ -7,6 +7,7 @@ sections; they raise the reader's one-line errors naming the file, the key and w
 from __future__ import annotations
 
 import dataclasses as dc
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,7 +21,7 @@ class NotifySettings:
     smtp_port: int = 587
     starttls: bool = True
     ssl: bool = False
-    sender: str | None = None
+    sender: str | None = dc.field(default=None, metadata={"toml": "from"})
     username: str | None = None
     outbox: Path = Path("outbox")
     recipients: Mapping[str, tuple[str, ...]] = dc.field(default_factory=dict)  # kommun/"region"
@@ -42,6 +43,7 @@ class _Reader(Protocol):
     def fail(self, key: str, found: object, expected: str) -> Exception: ...
     def where(self, key: str) -> str: ...
     def strings(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]: ...
+    def string(self, key: str, default: str | None = None) -> Any: ...
     def table_of(self, key: str) -> Any: ...
 
 
@@ -87,9 +89,22 @@ def addresses(table: _Reader) -> dict[str, tuple[str, ...]]:
     """A table of name -> e-mail addresses ([notify.recipients], [notify.guides])."""
     out = {name: table.strings(name, ()) for name in table.table}
     for name, found in out.items():
-        for address in (a for a in found if "@" not in a):
+        for address in (a for a in found if not is_mail_address(a)):
             raise table.fail(name, address, "e-mail addresses")
     return out
+
+
+def is_mail_address(text: str) -> bool:
+    """One plain address: an @, and no space or control character (a CR LF would start a new
+    mail header)."""
+    return "@" in text and not any(c.isspace() or unicodedata.category(c) == "Cc" for c in text)
+
+
+def mail_address(reader: _Reader, key: str) -> str | None:
+    value = reader.string(key)
+    if value is not None and not is_mail_address(value):
+        raise reader.fail(key, value, "an e-mail address")
+    return str(value) if value is not None else None
 
 
 def retired_warnings(root: _Reader) -> tuple[str, ...]:

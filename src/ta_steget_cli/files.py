@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 from .errors import UsageError
 
@@ -26,6 +29,26 @@ def make_private(path: Path) -> None:
         os.chmod(path, PRIVATE)
 
 
+def _target(path: Path) -> tuple[Path, Path]:
+    """`path` and its folder, or a UsageError saying why nothing can be written there."""
+    path = path.expanduser()
+    if not str(path) or path.is_dir():
+        raise UsageError(f"{str(path) or '(empty)'}: is a folder; expected a file name")
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise UsageError(f"{path}: the folder {directory} does not exist")
+    return path, directory
+
+
+def _temporary(path: Path, directory: Path) -> tuple[int, str]:
+    try:
+        return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise UsageError(
+            f"{path}: cannot write in the folder {directory} ({exc.strerror})"
+        ) from None
+
+
 def write_atomically(
     path: Path, data: str | bytes, *, private: bool = False, sync: bool = False
 ) -> None:
@@ -34,11 +57,8 @@ def write_atomically(
     `private` makes the file 0600 from its first byte (never readable by others for an instant);
     `sync` flushes it to disk before it replaces the old one.
     """
-    path = path.expanduser()
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise UsageError(f"{path}: the folder {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    path, directory = _target(path)
+    fd, tmp = _temporary(path, directory)
     try:
         if private:
             make_private(Path(tmp))  # mkstemp made it 0600 already; say so, not rely on it
@@ -51,3 +71,18 @@ def write_atomically(
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def replaced_when_done(path: Path) -> Iterator[TextIO]:
+    """A text file written as results come, which replaces `path` when the block ends however
+    it ends (a stop part-way keeps the rows that were done: they happened). Until then `path`
+    is untouched, and a crash before the end leaves only a hidden temporary file."""
+    path, directory = _target(path)
+    fd, tmp = _temporary(path, directory)
+    handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
+    try:
+        yield handle
+    finally:
+        handle.close()
+        os.replace(tmp, path)

@@ -11,6 +11,7 @@ the others, and every outcome comes back as a one-line `DeliveryResult`.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import smtplib
 import ssl
 from collections.abc import Sequence
@@ -207,11 +208,35 @@ def _still_connected(result: DeliveryResult) -> bool:
 def _check_settings(settings: NotifySettings, password: str | None) -> None:
     if not settings.smtp_host:
         raise ConfigError("[notify] smtp_host is not set; notify needs an SMTP server to send")
+    require_encrypted_login(settings)
     if settings.username and not password:
         raise ConfigError(
             f"TASTEGET_SMTP_PASSWORD is not set in the environment; the SMTP login as "
             f"{settings.username!r} needs it (or use notify --dry-run)"
         )
+
+
+def require_encrypted_login(settings: NotifySettings) -> None:
+    """The SMTP password never goes over a plain connection, except to this machine itself
+    (a local relay): with a username set, starttls or ssl is required for any other host."""
+    if not settings.username or settings.starttls or settings.ssl:
+        return
+    if is_loopback(settings.smtp_host or ""):
+        return
+    raise ConfigError(
+        f"[notify] starttls = false and ssl = false, but username = {settings.username!r}: "
+        f"the SMTP password would go to {settings.smtp_host} unencrypted; set starttls = true "
+        "(or ssl = true), or use a relay on this machine"
+    )
+
+
+def is_loopback(host: str) -> bool:
+    if host.strip().casefold() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[] ")).is_loopback
+    except ValueError:
+        return False
 
 
 def _connect(
@@ -355,13 +380,21 @@ def write_eml(outgoing: Sequence[Outgoing], outbox: Path) -> list[Path]:
     names = [_eml_name(out) for out in outgoing]
     if len(set(names)) != len(names):
         raise ValueError("two messages for the same municipality: " + ", ".join(names))
-    outbox.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if outbox.exists() and not outbox.is_dir():
+        raise UsageError(f"--outbox {outbox}: is a file; expected a folder for the .eml files")
     paths = []
-    for out, name in zip(outgoing, names, strict=True):
-        path = outbox / name
-        _refuse_foreign(path)
-        write_atomically(path, out.message.as_bytes(policy=SMTP_POLICY), private=True)
-        paths.append(path)
+    try:
+        outbox.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for out, name in zip(outgoing, names, strict=True):
+            path = outbox / name
+            _refuse_foreign(path)
+            write_atomically(path, out.message.as_bytes(policy=SMTP_POLICY), private=True)
+            paths.append(path)
+    except OSError as exc:
+        raise UsageError(
+            f"--outbox {outbox}: cannot write the messages there ({exc.strerror}); "
+            f"{len(paths)} of {len(outgoing)} written"
+        ) from None
     return paths
 
 

@@ -16,13 +16,14 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, fields, is_dataclass
 from datetime import date, datetime
 from enum import Enum, StrEnum
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TextIO, cast
 
 from rich import box
 from rich.cells import cell_len
@@ -33,7 +34,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .errors import UsageError
-from .files import write_atomically
+from .files import replaced_when_done, write_atomically
 from .i18n import _
 from .workdays import STOCKHOLM
 
@@ -63,6 +64,12 @@ class Column:
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A phone number in international form (+46701234567): digits alone make no formula that does
+# anything, and a visible quote before every number of the column confuses people. (With a
+# space a spreadsheet reads "+46 70" as a formula and shows an error: that one is quoted.)
+_PHONE = re.compile(r"\+[0-9]+")
+# Control characters other than tab and line breaks (a NUL read from a file) never go out.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def csv_safe(value: str) -> str:
@@ -70,7 +77,8 @@ def csv_safe(value: str) -> str:
 
     Apply it to text cells only; numbers the tool writes itself (-3 working days) stay numbers.
     """
-    if value and value.startswith(_FORMULA_START):
+    value = _CONTROL.sub("", value)
+    if value and value.startswith(_FORMULA_START) and not _PHONE.fullmatch(value):
         return "'" + value
     return value
 
@@ -533,3 +541,52 @@ def _shown_width(value: Any) -> int:
     if isinstance(value, date):
         return 10
     return max((len(line) for line in str(value).splitlines()), default=0)
+
+
+Add = Callable[[Mapping[str, Any]], None]
+
+
+@contextmanager
+def streamed(
+    columns: Sequence[Column], *, fmt: Format, output: Path | None, lang: str = "sv"
+) -> Iterator[Add]:
+    """A listing written as its records come, so that memory stays flat and a stop part-way
+    still shows what was done: JSON (one array, closed however the block ends) and CSV go out
+    record by record; other formats (a table) are drawn from the records when the block ends."""
+    if fmt not in (Format.json, Format.csv):
+        records: list[Mapping[str, Any]] = []
+        try:
+            yield records.append
+        finally:
+            render(records, columns, fmt=fmt, output=output, lang=lang)
+        return
+    with _stream_target(output) as handle:
+        if fmt is Format.csv:
+            writer = csv.writer(handle, lineterminator="\r\n")
+            writer.writerow([c.key for c in columns])
+            yield lambda record: writer.writerow([csv_cell(record.get(c.key)) for c in columns])
+            return
+        count = 0
+
+        def add(record: Mapping[str, Any]) -> None:
+            nonlocal count
+            text = json.dumps(dict(record), ensure_ascii=False, indent=2)
+            handle.write(("[\n" if count == 0 else ",\n") + "  " + text.replace("\n", "\n  "))
+            count += 1
+
+        try:
+            yield add
+        finally:
+            handle.write("\n]\n" if count else "[]\n")
+
+
+@contextmanager
+def _stream_target(output: Path | None) -> Iterator[TextIO]:
+    if output is not None:
+        with replaced_when_done(output) as handle:
+            yield handle
+        return
+    try:
+        yield sys.stdout
+    finally:
+        sys.stdout.flush()

@@ -32,7 +32,7 @@ from .models import Person
 from .move_status import MOVED
 from .overdue import Rule, answered_persons, calendar_of, rule_of
 from .register import MoveRecord, Register
-from .workdays import Calendar, local_date
+from .workdays import EARLIEST_DAY, Calendar, latest_day, local_date
 
 REGION = "region"
 TOTAL = "total"
@@ -88,15 +88,22 @@ def quarter_period(text: str) -> Period:
     if not match:
         raise UsageError(f"--quarter: found {text!r}, expected a year and quarter 1-4 like 2025Q3")
     year, quarter = int(match.group(1)), int(match.group(2))
+    check_year(year, "--quarter", text, "Q1", "Q4")
     first = date(year, 3 * quarter - 2, 1)
     last = date(year + (quarter == 4), 1 if quarter == 4 else 3 * quarter + 1, 1) - timedelta(1)
     return Period(first, last, f"{year}Q{quarter}")
 
 
 def year_period(year: int) -> Period:
-    if not 1900 <= year <= 9999:
-        raise UsageError(f"--year: found {year}, expected a year like 2025")
+    check_year(year, "--year", str(year))
     return Period(date(year, 1, 1), date(year, 12, 31), str(year))
+
+
+def check_year(year: int, option: str, text: str, first: str = "", last: str = "") -> None:
+    """A period within the dates a command can be asked about (see workdays.day_in_range)."""
+    low, high = EARLIEST_DAY.year, latest_day().year
+    if not low <= year <= high:
+        raise UsageError(f"{option}: found {text}, expected {low}{first} to {high}{last}")
 
 
 def last_full_quarter(as_of: date) -> Period:

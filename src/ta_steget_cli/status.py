@@ -10,11 +10,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from .config import Config
 from .errors import Conflict, Forbidden, NotFound, UsageError
@@ -229,20 +230,53 @@ class ImportSummary:
         return self.counts["failed"]
 
 
-def read_import_file(path: Path) -> str:
-    """The file's text: UTF-8 (with or without a BOM), else Windows-1252 as older Excel saves."""
+def import_lines(path: Path) -> Iterator[str]:
+    """The file's lines as they are read, never the whole file at once. UTF-16 (as Excel's
+    "Unicode text" saves) is recognised; otherwise each line is UTF-8 (with or without a BOM),
+    else Windows-1252 as older Excel saves."""
     try:
-        data = path.read_bytes()
+        handle = path.open("rb")
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise UsageError(f"{path}: is a folder, expected a CSV file") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read it ({exc.strerror})") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+    start = handle.read(4096)
+    handle.seek(0)
+    encoding = utf16_encoding(start)
+    if encoding is not None:
+        return _utf16_lines(handle, encoding)
+    return _byte_lines(handle)
+
+
+def utf16_encoding(start: bytes) -> str | None:
+    """UTF-16 by its byte order mark, or by the zero byte beside every ASCII letter."""
+    if start.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    pairs = len(start) // 2
+    if pairs >= 2:
+        if start[1::2].count(0) > pairs // 2 and start[0::2].count(0) == 0:
+            return "utf-16-le"
+        if start[0::2].count(0) > pairs // 2 and start[1::2].count(0) == 0:
+            return "utf-16-be"
+    return None
+
+
+def _utf16_lines(handle: BinaryIO, encoding: str) -> Iterator[str]:
+    with io.TextIOWrapper(handle, encoding=encoding, errors="replace", newline="") as text:
+        yield from text
+
+
+def _byte_lines(handle: BinaryIO) -> Iterator[str]:
+    with handle:
+        for number, raw in enumerate(handle):
+            if number == 0 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError:
+                yield raw.decode("cp1252", errors="replace")
 
 
 def delimiter_of(header: str) -> str:
@@ -250,39 +284,94 @@ def delimiter_of(header: str) -> str:
     return ";" if header.count(";") > header.count(",") else ","
 
 
-def parse_import(config: Config, text: str, source: str = "file") -> list[ImportRow]:
-    """Every line after the header as an ImportRow; a missing or wrong header is a usage error."""
-    lines = text.splitlines()
-    first = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if first is None:
+def parse_import(
+    config: Config, lines: Iterable[str] | str, source: str = "file"
+) -> Iterator[ImportRow]:
+    """Every line after the header as an ImportRow, read as it is needed (a file of any size
+    in flat memory). The header is read at once: a missing, wrong or repeated column is a usage
+    error before anything is done."""
+    if isinstance(lines, str):
+        lines = lines.splitlines(keepends=True)
+    lines = iter(lines)
+    number = 0
+    for text in lines:
+        number += 1
+        if text.strip():
+            break
+    else:
         raise UsageError(
             f"{source}: the file is empty; expected a header {','.join(IMPORT_COLUMNS)}"
         )
-    delimiter = delimiter_of(lines[first])
-    header = [
-        cell.strip().casefold() for cell in next(csv.reader([lines[first]], delimiter=delimiter))
-    ]
+    delimiter = delimiter_of(text)
+    header = [cell.strip().casefold() for cell in next(csv.reader([text], delimiter=delimiter))]
     if header[:2] != ["person_id", "status"] or any(h not in IMPORT_COLUMNS for h in header):
         raise UsageError(
-            f"{source}: line {first + 1} must be the header person_id,status[,moved_to,date] "
-            f"(comma or semicolon separated); found {lines[first].strip()!r}"
+            f"{source}: line {number} must be the header person_id,status[,moved_to,date] "
+            f"(comma or semicolon separated); found {text.strip()!r}"
         )
-    rows: list[ImportRow] = []
-    seen: dict[int, int] = {}
-    body = "\n".join(lines[first + 1 :])
-    reader = csv.reader(io.StringIO(body), delimiter=delimiter)
-    for offset, cells in enumerate(reader):
-        number = first + 2 + offset
+    repeated = next((h for i, h in enumerate(header) if h in header[:i]), None)
+    if repeated is not None:
+        raise UsageError(
+            f"{source}: line {number}: the column {repeated} appears twice in the header; "
+            "expected each column once"
+        )
+    return _rows(config, lines, delimiter, header, (source, number))
+
+
+def _rows(
+    config: Config,
+    lines: Iterator[str],
+    delimiter: str,
+    header: Sequence[str],
+    where: tuple[str, int],
+) -> Iterator[ImportRow]:
+    source, header_line = where
+    seen = SeenIds()
+    reader = csv.reader(lines, delimiter=delimiter)
+    for offset, cells in enumerate(_records(reader, source, header_line)):
+        number = header_line + 1 + offset
         row = parse_row(config, number, header, cells)
         if row.change is not None:
-            earlier = seen.setdefault(row.change.person_id, number)
+            earlier = seen.first_line(row.change.person_id, number)
             if earlier != number:
                 row = ImportRow(
                     number, None, row.person_id, row.status, "skipped",
                     f"person {row.person_id} is already on line {earlier}",
                 )  # fmt: skip
-        rows.append(row)
-    return rows
+        yield row
+
+
+def _records(reader: Any, source: str, header_line: int) -> Iterator[list[str]]:
+    """The CSV records; a line the csv module cannot read at all is a usage error naming it."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise UsageError(f"{source}: line {header_line + reader.line_num}: {exc}") from None
+
+
+class SeenIds:
+    """The line each person id was first seen on. Person ids are dense and start at 1, so the
+    lines sit in an array indexed by id, 4 bytes an id up to 2**22 (16 MB at most, a dict of
+    Python ints would take about 100 bytes an id); larger ids, rare, go to a dict."""
+
+    REACH = 1 << 22
+
+    def __init__(self) -> None:
+        self._lines = array("I")
+        self._beyond: dict[int, int] = {}
+
+    def first_line(self, person_id: int, line: int) -> int:
+        """The line `person_id` was first seen on; `line` (and remembered) if never before."""
+        if person_id >= self.REACH or line >= 1 << 32:
+            return self._beyond.setdefault(person_id, line)
+        if person_id >= len(self._lines):
+            size = min(max(person_id + 1, 2 * len(self._lines)), self.REACH)
+            self._lines.frombytes(bytes(self._lines.itemsize * (size - len(self._lines))))
+        earlier = self._lines[person_id]
+        if earlier:
+            return earlier
+        self._lines[person_id] = line
+        return line
 
 
 def parse_row(config: Config, number: int, header: Sequence[str], cells: list[str]) -> ImportRow:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -56,6 +56,21 @@ def weekday_date(day: date, lang: str = "sv") -> str:
     """A date as people say it: 'tisdag 24 mars' ('Tuesday 24 March')."""
     words = "en" if lang == "en" else "sv"
     return f"{_WEEKDAYS[words][day.weekday()]} {day.day} {_MONTHS[words][day.month - 1]}"
+
+
+# The dates a command can be asked about: nothing was registered before 1990 (an earlier date is
+# a typo), and a year ahead is as far as a plan makes sense. Outside them the date arithmetic
+# (five years back, holidays, working days up to the date) would fail or run for ever.
+EARLIEST_DAY = date(1990, 1, 1)
+DAYS_AHEAD = 366
+
+
+def latest_day() -> date:
+    return today_stockholm() + timedelta(days=DAYS_AHEAD)
+
+
+def day_in_range(day: date) -> bool:
+    return EARLIEST_DAY <= day <= latest_day()
 
 
 @cache

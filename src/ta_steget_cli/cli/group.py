@@ -3,7 +3,12 @@
 
 from __future__ import annotations
 
+import errno
+import signal
+import threading
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +19,7 @@ from ..config import ui_language
 from ..errors import TastegetError
 from ..i18n import DEFAULT_LANGUAGE, LANGUAGES, _, set_language
 from .localize import LocalizedContext, localize, see_help, usage_error_text
-from .runtime import Runtime
+from .runtime import Runtime, Terminated, interrupted_code
 from .streams import redacted_output
 
 # Typer may bundle its own click; take the exception classes it really raises and handles.
@@ -89,8 +94,11 @@ class TastegetGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         # Installed once, by the outermost group, before the runtime exists: the streams ask
         # for the secrets when they print, so a secret learnt later is redacted too.
-        with redacted_output(
-            lambda text: _redact_values(ctx, text), lambda text: _redact_line(ctx, text)
+        with (
+            redacted_output(
+                lambda text: _redact_values(ctx, text), lambda text: _redact_line(ctx, text)
+            ),
+            sigterm_as_interrupt(),
         ):
             return self._invoke_reporting(ctx)
 
@@ -104,12 +112,18 @@ class TastegetGroup(TyperGroup):
             raise typer.Exit(exc.exit_code) from None
         except (typer.Exit, typer.Abort):
             raise
+        except OSError as exc:
+            if exc.errno not in _CANNOT_WRITE or not exc.filename:
+                raise
+            typer.echo(f"tasteget: {_cannot_write(exc)}", err=True)
+            raise typer.Exit(2) from None
         except ClickException as exc:
             report_usage_error(exc)
             raise typer.Exit(getattr(exc, "exit_code", 2)) from None
-        except KeyboardInterrupt:
-            typer.echo("tasteget: " + _("interrupted"), err=True)
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as exc:
+            stopped = _("stopped (SIGTERM)") if isinstance(exc, Terminated) else _("interrupted")
+            typer.echo("tasteget: " + stopped, err=True)
+            raise typer.Exit(interrupted_code(exc)) from None
         except Exception as exc:
             runtime = ctx.find_object(Runtime)
             if runtime is not None and runtime.verbose:
@@ -122,6 +136,40 @@ class TastegetGroup(TyperGroup):
                 err=True,
             )
             raise typer.Exit(1) from None
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises Terminated (a KeyboardInterrupt), so a run stopped by a service manager
+    or `kill` cleans up, says so in one line and exits 143, as Ctrl-C does with 130."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        yield
+        return
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# A folder the tool cannot write in: read-only, not ours, or full. Not an internal error.
+# (EDQUOT, over quota, is not defined on Windows.)
+_CANNOT_WRITE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, getattr(errno, "EDQUOT", 0)}
+
+
+def _cannot_write(exc: OSError) -> str:
+    """Which file and folder, why, and that nothing is lost: running again goes on from there."""
+    path = Path(exc.filename)
+    folder = path if path.is_dir() else path.parent
+    return (
+        f"cannot write {path} in the folder {folder} ({exc.strerror}); free space there or "
+        "make it writable (the data folder is [purge] data_dir), then run the same command "
+        "again: it continues where it stopped"
+    )
 
 
 def _secrets_of(ctx: Any) -> list[str]:

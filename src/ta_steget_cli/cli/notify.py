@@ -62,7 +62,9 @@ def written_line(key: str, n: int, path: Path) -> str:
 def only_key(runtime: Runtime, only: str | None) -> str | None:
     if only is None:
         return None
-    return REGION if only.strip().casefold() == REGION else runtime.kommun(only)
+    if only.strip().casefold() == REGION:
+        return REGION
+    return runtime.kommun(only, "--only", also=REGION)
 
 
 def scope_for(only: str | None) -> Scope:

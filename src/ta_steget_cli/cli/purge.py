@@ -34,7 +34,7 @@ from ..i18n import _
 from ..output import Column, Format, as_record, choose_format, render
 from ..workdays import today_stockholm
 from .options import AsOfOption, FormatOption, OutputOption
-from .runtime import Runtime, as_of_or_today
+from .runtime import Runtime, as_of_or_today, interrupted_code, same_file
 
 COLUMNS = (
     Column("person_id", "Id", "Id", "right"),
@@ -158,6 +158,10 @@ def purge_command(
         raise UsageError("--plan-out: only with --dry-run")
     if allow_other_tenant and modes not in (["--plan"], ["--undo"]):
         raise UsageError(_("--allow-other-tenant: only with --plan or --undo"))
+    if plan_out is not None and output is not None and same_file(plan_out, output):
+        raise UsageError(
+            "--plan-out and --output are the same file; the plan would replace the list"
+        )
     try:
         if plan is not None:
             overrides = service.Overrides(
@@ -170,14 +174,14 @@ def purge_command(
             prune_mode(runtime, fmt)
         else:
             dry_run_mode(runtime, as_of, plan_out, fmt, output, explicit=dry_run)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (exit 143)
         runtime.err.print(
             "tasteget: interrupted; every step so far is in the journal: "
             "run the same command again to carry on",
             markup=False,
             highlight=False,
         )
-        raise typer.Exit(130) from None
+        raise typer.Exit(interrupted_code(exc)) from None
 
 
 # ---------------------------------------------------------------- dry run

@@ -29,7 +29,7 @@ from ..config import (
 )
 from ..errors import UsageError
 from ..i18n import _, language
-from ..workdays import today_stockholm
+from ..workdays import EARLIEST_DAY, day_in_range, latest_day, today_stockholm
 from .progress import TerminalProgress
 
 if TYPE_CHECKING:
@@ -208,12 +208,13 @@ class Runtime:
             return False
         return self.client().sign_out(store.forget)
 
-    def kommun(self, name: str) -> str:
-        """The canonical municipality for `name` (any case), or a usage error listing them."""
+    def kommun(self, name: str, option: str = "--kommun", also: str = "") -> str:
+        """The canonical municipality for `name` (any case), or a usage error naming the
+        option it came from and listing them (and `also`, another accepted value)."""
         canonical = kommun_name(name)
         if canonical is None or canonical not in self.config.kommuner:
-            valid = ", ".join(self.config.kommuner)
-            raise UsageError(f"--kommun: unknown municipality {name!r}; expected one of {valid}")
+            valid = ", ".join([*self.config.kommuner, *([also] if also else [])])
+            raise UsageError(f"{option}: unknown municipality {name!r}; expected one of {valid}")
         return canonical
 
     def close(self) -> None:
@@ -245,10 +246,32 @@ def parse_day(value: str | None, option: str = "--as-of") -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise UsageError(f"{option}: found {value!r}, expected a date as YYYY-MM-DD") from None
+    if not day_in_range(day):
+        raise UsageError(
+            f"{option}: found {value}, expected a date from {EARLIEST_DAY} to {latest_day()}"
+        )
+    return day
 
 
 def as_of_or_today(value: str | None) -> date:
     return parse_day(value) or today_stockholm()
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a service manager or `kill` stopping the run): handled like Ctrl-C."""
+
+
+def interrupted_code(exc: BaseException) -> int:
+    """The shell's exit code for a run stopped by a signal: 128 + SIGTERM's 15, or SIGINT's 2."""
+    return 143 if isinstance(exc, Terminated) else 130
+
+
+def same_file(one: Path, other: Path) -> bool:
+    """Whether two paths name one file (an input about to be overwritten by an output)."""
+    try:
+        return one.resolve() == other.resolve() or (one.exists() and one.samefile(other))
+    except OSError:
+        return False

@@ -14,11 +14,11 @@ from rich.markup import escape
 from .. import status as st
 from ..errors import PartialFailure, TastegetError, UsageError
 from ..move_status import MOVED, StatusChange, make_change, status_key
-from ..output import Column, Format, as_record, choose_format, raw_record, render
+from ..output import Column, Format, as_record, choose_format, raw_record, render, streamed
 from ..register import Register
 from .group import TastegetGroup
 from .options import AsOfOption, FormatOption, KommunOption, OutputOption
-from .runtime import Runtime, as_of_or_today, parse_day
+from .runtime import Runtime, as_of_or_today, interrupted_code, parse_day, same_file
 
 status_app = typer.Typer(
     cls=TastegetGroup,
@@ -75,9 +75,14 @@ WORDS: Mapping[str, Mapping[str, str]] = {
         "set_same": "Person {id}: har redan flyttstatus {status}; inget ändrat.",
         "no_terminal": "status review needs a terminal to ask questions on; use status list "
         "and status import instead",
+        "interrupted": "avbruten",
+        "stopped": "importen stoppades efter rad {line}: {why}; raderna ovan är gjorda, "
+        "kör samma kommando igen för resten (redan ändrade blir oförändrade)",
         "review_start": "Genomgång av {area}: {n} kontakter kvar av {total}. "
         "Enter behåller, q avslutar.",
         "review_done": "Klart: alla kontakter i {area} är genomgångna.",
+        "review_failed": "Person {id} ändrades inte. Kör samma kommando igen för att fortsätta "
+        "från den personen.",
         "review_stopped": "Avbrutet. Kör samma kommando igen för att fortsätta efter person {id}.",
         "person": "Person {id}: {name}",
         "registered": "Registrerad",
@@ -108,8 +113,13 @@ WORDS: Mapping[str, Mapping[str, str]] = {
         "set_same": "Person {id}: already has move status {status}; nothing changed.",
         "no_terminal": "status review needs a terminal to ask questions on; use status list "
         "and status import instead",
+        "interrupted": "interrupted",
+        "stopped": "the import stopped after line {line}: {why}; the rows above are done, "
+        "run the same command again for the rest (those already set come out unchanged)",
         "review_start": "Review of {area}: {n} contacts left of {total}. Enter keeps, q stops.",
         "review_done": "Done: every contact of {area} has been reviewed.",
+        "review_failed": "Person {id} was not changed. Run the same command again to go on from "
+        "that person.",
         "review_stopped": "Stopped. Run the same command again to go on after person {id}.",
         "person": "Person {id}: {name}",
         "registered": "Registered",
@@ -270,23 +280,43 @@ def import_command(
     """Set many persons' move status from a CSV file; one result row per line."""
     runtime: Runtime = ctx.obj
     config = runtime.config
-    rows = st.parse_import(config, st.read_import_file(file), str(file))
+    if output is not None and same_file(output, file):
+        raise UsageError(f"--output {output}: that is the file being imported; choose another")
+    rows = st.parse_import(config, st.import_lines(file), str(file))
     if not dry_run:
         runtime.require_write("status import")
-    results = list(st.run_import(runtime.client(), config, rows, dry_run=dry_run))
     lang = runtime.lang
     chosen = choose_format(fmt, output)
-    records = [as_record(r) for r in results]
-    if chosen is Format.table:
-        for record in records:
-            record["outcome"] = WORDS[lang][record["outcome"]]
-    render(records, IMPORT_COLUMNS, fmt=chosen, output=output, lang=lang)
-    summary = st.summarize(results)
-    runtime.err.print(
-        WORDS[lang]["summary"].format(**summary.counts), markup=False, highlight=False
-    )
+    summary = st.ImportSummary()
+    stop: tuple[int, str] | None = None
+    last = 0
+    try:
+        with streamed(IMPORT_COLUMNS, fmt=chosen, output=output, lang=lang) as add:
+            try:
+                for result in st.run_import(runtime.client(), config, rows, dry_run=dry_run):
+                    summary.add(result.outcome)
+                    last = result.line
+                    add(import_record(result, chosen, lang))
+            except KeyboardInterrupt as exc:
+                stop = (interrupted_code(exc), WORDS[lang]["interrupted"])
+            except TastegetError as exc:
+                stop = (exc.exit_code, str(exc))
+    finally:
+        # Every exit path says what was done, a stop part-way too: rows were written.
+        runtime.err.print(WORDS[lang]["summary"].format(**summary.counts))
+    if stop is not None:
+        code, why = stop
+        typer.echo(f"tasteget: {WORDS[lang]['stopped'].format(line=last, why=why)}", err=True)
+        raise typer.Exit(code)
     if summary.failed:
         raise typer.Exit(PartialFailure.exit_code)
+
+
+def import_record(result: st.ImportResult, fmt: Format, lang: str) -> dict[str, Any]:
+    record = as_record(result)
+    if fmt is Format.table:
+        record["outcome"] = WORDS[lang][record["outcome"]]
+    return record
 
 
 # ---------------------------------------------------------------- review
@@ -319,7 +349,7 @@ def review_command(
     position_file = st.review_file(config.purge.data_dir, area or "region")
     done_through = 0 if restart else st.review_position(position_file)
     todo = st.still_to_review(items, done_through)
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     shown_area = area or words["region"]
     console.print(
         words["review_start"].format(area=shown_area, n=len(todo), total=len(items)),
@@ -333,6 +363,10 @@ def review_command(
         if change is not KEEP:
             result = st.set_status(client, config, change)
             console.print(outcome_line(result, lang), markup=False)
+            if result.outcome == "failed":
+                # The position stays before this person: running again asks about them again.
+                console.print(words["review_failed"].format(id=item.person_id), markup=False)
+                raise typer.Exit(PartialFailure.exit_code)
         else:
             console.print(words["kept"], markup=False)
         done_through = item.person_id

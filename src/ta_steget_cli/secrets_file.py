@@ -1,0 +1,69 @@
+"""The secrets file a config may point to, and what a secret must look like to be sent."""
+
+from __future__ import annotations
+
+import stat
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import ConfigError
+from .files import POSIX_PERMISSIONS
+
+# Secrets that travel in HTTP headers, which carry ASCII only: anything else is a copy-paste
+# accident (a curly quote, a line break) that no retry will mend.
+HEADER_SECRETS = (
+    "TASTEGET_TICKET",
+    "TASTEGET_APP_TOKEN",
+    "TASTEGET_SYSTEM_TOKEN",
+    "TASTEGET_ACCESS_TOKEN",
+)
+
+
+def check_header_secret(name: str, value: str) -> None:
+    """Says what is wrong, never the value."""
+    if not value.isascii():
+        problem = "a character that is not ASCII (a curly quote or a letter like å?)"
+    elif any(unicodedata.category(c) == "Cc" for c in value):
+        problem = "a control character (a line break?)"
+    else:
+        return
+    raise ConfigError(
+        f"{name} contains {problem}; expected the value exactly as SuperOffice issued it"
+    )
+
+
+def read_secrets_file(path: Path, names: Sequence[str]) -> dict[str, str]:
+    """NAME=value lines, NAME among `names`; the file must be readable by its owner only."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        raise ConfigError(f"{path}: secrets_file does not exist or cannot be read") from None
+    # Windows reports every file as 0666 (no modes; its access lists guard the profile), so the
+    # check is for POSIX systems only; files.py says where privacy comes from there.
+    if POSIX_PERMISSIONS and mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            f"{path}: secrets_file is readable by others (mode {stat.S_IMODE(mode):o}); "
+            f"expected 600: run chmod 600 {path}"
+        )
+    out: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep or name not in names:
+            raise ConfigError(
+                f"{path}:{number}: found a line that is not NAME=value with NAME among "
+                + ", ".join(names)
+            )
+        out[name] = _unquoted(value.strip())
+    return out
+
+
+def _unquoted(value: str) -> str:
+    """NAME="value" as in a shell or .env file: the quotes are not part of the secret."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
