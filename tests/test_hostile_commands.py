@@ -41,14 +41,14 @@ def one_line(result: Any, code: int = 2) -> str:
 @pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
 @pytest.mark.parametrize("command", [["overdue", "--all"], ["purge", "--dry-run"], ["report"]])
 def test_an_as_of_date_out_of_range_is_one_line(env: Any, day: str, command: list[str]) -> None:
-    line = one_line(env.run(*command, "--as-of", day))
+    line = one_line(env.run("--lang", "en", *command, "--as-of", day))
     assert f"--as-of: found {day}, expected a date from 1990-01-01 to " in line
 
 
 @pytest.mark.parametrize(("option", "value"), [("--quarter", "0000Q1"), ("--quarter", "9999Q4"),
                                                 ("--year", "1")])  # fmt: skip
 def test_a_report_period_out_of_range_is_one_line(env: Any, option: str, value: str) -> None:
-    line = one_line(env.run("report", option, value, "--as-of", DAY))
+    line = one_line(env.run("--lang", "en", "report", option, value, "--as-of", DAY))
     assert f"{option}: found {value}, expected 1990" in line
 
 
@@ -57,21 +57,23 @@ def test_a_report_period_out_of_range_is_one_line(env: Any, option: str, value: 
 
 def test_output_to_a_folder_or_to_nothing_is_one_line(env: Any, tmp_path: Path) -> None:
     for output, fmt in ((tmp_path, "json"), ("", "csv"), (tmp_path, "table")):
-        result = env.run("overdue", "--all", "--as-of", DAY, "-f", fmt, "--output", str(output))
+        result = env.run(
+            "--lang", "en", "overdue", "--all", "--as-of", DAY, "-f", fmt, "--output", str(output)
+        )
         assert "is a folder; expected a file name" in one_line(result)
 
 
 def test_notify_outbox_that_is_a_file_is_one_line(env: Any, tmp_path: Path) -> None:
     box = tmp_path / "outbox"
     box.write_text("not a folder", encoding="utf-8")
-    result = env.run(*NOTIFY_KROKOM, "--outbox", str(box))
+    result = env.run("--lang", "en", *NOTIFY_KROKOM, "--outbox", str(box))
     assert f"--outbox {box}: is a file; expected a folder" in one_line(result)
     assert box.read_text(encoding="utf-8") == "not a folder"
 
 
 @pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="needs Linux's read-only /sys")
 def test_notify_outbox_that_cannot_be_written_is_one_line(env: Any) -> None:
-    result = env.run(*NOTIFY_KROKOM, "--outbox", "/sys/tasteget-outbox")
+    result = env.run("--lang", "en", *NOTIFY_KROKOM, "--outbox", "/sys/tasteget-outbox")
     assert "--outbox /sys/tasteget-outbox: cannot write the messages there" in one_line(result)
 
 
@@ -83,7 +85,7 @@ def test_a_read_only_data_folder_names_the_folder_and_says_running_again_continu
     env = sandbox_env(
         SandboxTenant(persons=40, today=AS_OF), purge={"data_dir": "/sys/tasteget-data"}
     )
-    result = env.run("status", "review", "--region", "--as-of", DAY, input="\n")
+    result = env.run("--lang", "en", "status", "review", "--region", "--as-of", DAY, input="\n")
     lines = result.stderr.splitlines()
     assert result.exit_code == 2, result.output
     assert lines[-1].startswith("tasteget: cannot write /sys/tasteget-data")
@@ -104,7 +106,7 @@ def test_a_full_data_folder_names_the_folder_and_says_running_again_continues(
         real_replace(source, target)
 
     monkeypatch.setattr("ta_steget_cli.status.os.replace", full)
-    result = env.run("status", "review", "--region", "--as-of", DAY, input="\n")
+    result = env.run("--lang", "en", "status", "review", "--region", "--as-of", DAY, input="\n")
     assert result.exit_code == 2, result.output
     line = result.stderr.splitlines()[-1]
     assert f"in the folder {env.data_dir / 'review'}" in line and "No space left" in line
@@ -116,7 +118,7 @@ def test_a_full_data_folder_names_the_folder_and_says_running_again_continues(
 
 def test_a_ticket_with_a_non_ascii_character_is_one_line(env: Any) -> None:
     env.env["TASTEGET_TICKET"] = env.env["TASTEGET_TICKET"] + "å"
-    line = one_line(env.run("overdue", "--all", "--as-of", DAY, "--format", "json"))
+    line = one_line(env.run("--lang", "en", "overdue", "--all", "--as-of", DAY, "--format", "json"))
     assert "TASTEGET_TICKET contains a character that is not ASCII" in line
     assert env.env["TASTEGET_TICKET"] not in line
 
@@ -132,7 +134,9 @@ def test_smtp_login_without_encryption_to_another_host_is_refused(
         notify={"smtp_host": "smtp.example.se", "starttls": False, "username": "tasteget"},
     )
     env.env["TASTEGET_SMTP_PASSWORD"] = "hunter2-x"
-    line = one_line(env.run("notify", "--only", "Krokom", "--send-empty", "--as-of", DAY))
+    line = one_line(
+        env.run("--lang", "en", "notify", "--only", "Krokom", "--send-empty", "--as-of", DAY)
+    )
     assert "the SMTP password would go to smtp.example.se unencrypted" in line
     assert "hunter2-x" not in line
 
@@ -149,7 +153,9 @@ def test_smtp_login_without_encryption_to_this_machine_is_allowed() -> None:
 
 
 def test_notify_only_an_unknown_place_names_only(env: Any) -> None:
-    line = one_line(env.run("notify", "--dry-run", "--only", "Oslo", "--as-of", DAY))
+    line = one_line(
+        env.run("--lang", "en", "notify", "--dry-run", "--only", "Oslo", "--as-of", DAY)
+    )
     assert line.startswith("tasteget: --only: unknown municipality 'Oslo'")
     assert "--kommun" not in line and line.endswith("Östersund, region")
 
@@ -157,7 +163,16 @@ def test_notify_only_an_unknown_place_names_only(env: Any) -> None:
 def test_plan_out_and_output_the_same_file_is_refused(env: Any, tmp_path: Path) -> None:
     same = tmp_path / "plan.json"
     result = env.run(
-        "purge", "--dry-run", "--as-of", DAY, "--plan-out", str(same), "--output", str(same)
+        "--lang",
+        "en",
+        "purge",
+        "--dry-run",
+        "--as-of",
+        DAY,
+        "--plan-out",
+        str(same),
+        "--output",
+        str(same),
     )
     assert "--plan-out and --output are the same file" in one_line(result)
     assert not same.exists()
@@ -176,7 +191,7 @@ def test_sigterm_stops_any_command_with_a_line_and_exit_143(
     tenant = SandboxTenant(persons=300, today=AS_OF)
     tenant.latency = 0.2  # every answer slow: the signal comes while the command waits
     env = sandbox_env(tenant)
-    argv = ["--config", str(env.config_path), "--verbose", "overdue", "--all", "--as-of", DAY]
+    argv = ["--config", str(env.config_path), "--lang", "en", "--verbose", "overdue", "--all"]
     process = subprocess.Popen(
         [sys.executable, "-c", "from ta_steget_cli.cli import main; main()", *argv],
         stdout=subprocess.PIPE,

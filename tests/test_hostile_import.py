@@ -122,6 +122,8 @@ def test_a_repeated_column_in_the_header_is_a_usage_error(
     path.write_text("person_id,status,person_id\n1001,moved,1002\n", encoding="utf-8")
     result = env.run("status", "import", str(path))
     assert result.exit_code == 2
+    assert "kolumnen person_id finns två gånger i rubrikraden" in result.stderr
+    result = env.run("--lang", "en", "status", "import", str(path))
     assert "the column person_id appears twice in the header" in result.stderr
     assert not [r for r in tenant.requests if r[0] == "PATCH"]
 
@@ -186,7 +188,7 @@ def test_the_file_being_imported_cannot_be_the_output(
     path = import_file(tmp_path)
     before = path.read_bytes()
     for given in (str(path), str(tmp_path / "." / path.name)):
-        result = env.run("status", "import", str(path), "--output", given)
+        result = env.run("--lang", "en", "status", "import", str(path), "--output", given)
         assert result.exit_code == 2
         assert "that is the file being imported" in result.stderr
     assert path.read_bytes() == before

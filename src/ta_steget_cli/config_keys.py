@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .i18n import _
 
 # Retired keys: still read where they can be (a warning names the replacement), so known here.
 # (The warning waits for its replacement to be a known key.)
@@ -68,12 +69,16 @@ def _keys_of(table: Mapping[str, Any], prefix: str, known: Mapping[str, bool]) -
 
 
 def _unknown_text(dotted: str, known: Mapping[str, bool], path: Path | None) -> str:
-    table, _, key = dotted.rpartition(".")
+    table, _dot, key = dotted.rpartition(".")
     siblings = [k.rpartition(".")[2] for k in known if k.rpartition(".")[0] == table]
     siblings = [k for k in siblings if (f"{table}.{k}" if table else k) not in RETIRED]
     close = difflib.get_close_matches(key, siblings, n=1, cutoff=0.6)
-    hint = f"did you mean {close[0]}?" if close else "known here: " + ", ".join(sorted(siblings))
-    return f"{path or 'config'}: {_shown(dotted)}: unknown key; {hint}"
+    where = f"{path or 'config'}: {_shown(dotted)}"
+    if close:
+        return _("{where}: unknown key; did you mean {known}?").format(where=where, known=close[0])
+    return _("{where}: unknown key; known here: {known}").format(
+        where=where, known=", ".join(sorted(siblings))
+    )
 
 
 def retired_warnings(document: Mapping[str, Any], path: Path | None, root: type) -> tuple[str, ...]:
@@ -81,16 +86,17 @@ def retired_warnings(document: Mapping[str, Any], path: Path | None, root: type)
     lines = []
     known = known_keys(root)
     for dotted, replacement in RETIRED.items():
-        table, _, key = dotted.rpartition(".")
+        table, _dot, key = dotted.rpartition(".")
         section = document.get(table, {}) if table else document
         if isinstance(section, Mapping) and key in section and replacement in known:
             lines.append(
-                f"warning: {path or 'config'}: {_shown(dotted)} is retired; "
-                f"use {_shown(replacement)} instead"
+                _("warning: {path}: {old} is retired; use {new} instead").format(
+                    path=path or "config", old=_shown(dotted), new=_shown(replacement)
+                )
             )
     return tuple(lines)
 
 
 def _shown(dotted: str) -> str:
-    table, _, key = dotted.rpartition(".")
+    table, _dot, key = dotted.rpartition(".")
     return f"[{table}] {key}" if table else key

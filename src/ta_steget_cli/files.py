@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .errors import UsageError
+from .i18n import _
 
 PRIVATE = 0o600
 # Whether file modes mean anything here (not on Windows; os.fchmod is missing there before 3.13).
@@ -33,7 +34,9 @@ def _target(path: Path) -> tuple[Path, Path]:
     """`path` and its folder, or a UsageError saying why nothing can be written there."""
     path = path.expanduser()
     if not str(path) or path.is_dir():
-        raise UsageError(f"{str(path) or '(empty)'}: is a folder; expected a file name")
+        raise UsageError(
+            _("{path}: is a folder; expected a file name").format(path=str(path) or "(empty)")
+        )
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise UsageError(f"{path}: the folder {directory} does not exist")
@@ -45,7 +48,9 @@ def _temporary(path: Path, directory: Path) -> tuple[int, str]:
         return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
         raise UsageError(
-            f"{path}: cannot write in the folder {directory} ({exc.strerror})"
+            _("{path}: cannot write in the folder {folder} ({reason})").format(
+                path=path, folder=directory, reason=exc.strerror
+            )
         ) from None
 
 

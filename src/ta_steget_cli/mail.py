@@ -11,7 +11,6 @@ the others, and every outcome comes back as a one-line `DeliveryResult`.
 from __future__ import annotations
 
 import base64
-import ipaddress
 import smtplib
 import ssl
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from pathlib import Path
 from .config import NotifySettings
 from .errors import ConfigError, UsageError
 from .files import write_atomically
+from .i18n import _
 from .mail_body import (
     GUIDE_PREFIX,
     REGION,
@@ -39,6 +39,7 @@ from .mail_body import (
 )
 from .models import OverdueItem
 from .output import csv_safe
+from .smtp_policy import require_encrypted_login
 from .workdays import STOCKHOLM, today_stockholm
 
 __all__ = ["GUIDE_PREFIX", "REGION", "Older", "csv_safe", "slug", "subject_for"]
@@ -216,29 +217,6 @@ def _check_settings(settings: NotifySettings, password: str | None) -> None:
         )
 
 
-def require_encrypted_login(settings: NotifySettings) -> None:
-    """The SMTP password never goes over a plain connection, except to this machine itself
-    (a local relay): with a username set, starttls or ssl is required for any other host."""
-    if not settings.username or settings.starttls or settings.ssl:
-        return
-    if is_loopback(settings.smtp_host or ""):
-        return
-    raise ConfigError(
-        f"[notify] starttls = false and ssl = false, but username = {settings.username!r}: "
-        f"the SMTP password would go to {settings.smtp_host} unencrypted; set starttls = true "
-        "(or ssl = true), or use a relay on this machine"
-    )
-
-
-def is_loopback(host: str) -> bool:
-    if host.strip().casefold() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[] ")).is_loopback
-    except ValueError:
-        return False
-
-
 def _connect(
     settings: NotifySettings, password: str | None, timeout: float, context: ssl.SSLContext
 ) -> smtplib.SMTP:
@@ -381,7 +359,11 @@ def write_eml(outgoing: Sequence[Outgoing], outbox: Path) -> list[Path]:
     if len(set(names)) != len(names):
         raise ValueError("two messages for the same municipality: " + ", ".join(names))
     if outbox.exists() and not outbox.is_dir():
-        raise UsageError(f"--outbox {outbox}: is a file; expected a folder for the .eml files")
+        raise UsageError(
+            _("--outbox {path}: is a file; expected a folder for the .eml files").format(
+                path=outbox
+            )
+        )
     paths = []
     try:
         outbox.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -392,8 +374,10 @@ def write_eml(outgoing: Sequence[Outgoing], outbox: Path) -> list[Path]:
             paths.append(path)
     except OSError as exc:
         raise UsageError(
-            f"--outbox {outbox}: cannot write the messages there ({exc.strerror}); "
-            f"{len(paths)} of {len(outgoing)} written"
+            _(
+                "--outbox {path}: cannot write the messages there ({reason}); "
+                "{n} of {total} written"
+            ).format(path=outbox, reason=exc.strerror, n=len(paths), total=len(outgoing))
         ) from None
     return paths
 

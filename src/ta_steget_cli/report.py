@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from .errors import UsageError
+from .i18n import _
 from .models import Person
 from .move_status import MOVED
 from .overdue import Rule, answered_persons, calendar_of, rule_of
@@ -103,7 +104,11 @@ def check_year(year: int, option: str, text: str, first: str = "", last: str = "
     """A period within the dates a command can be asked about (see workdays.day_in_range)."""
     low, high = EARLIEST_DAY.year, latest_day().year
     if not low <= year <= high:
-        raise UsageError(f"{option}: found {text}, expected {low}{first} to {high}{last}")
+        raise UsageError(
+            _("{option}: found {text}, expected {low} to {high}").format(
+                option=option, text=text, low=f"{low}{first}", high=f"{high}{last}"
+            )
+        )
 
 
 def last_full_quarter(as_of: date) -> Period:

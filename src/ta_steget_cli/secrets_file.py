@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .errors import ConfigError
 from .files import POSIX_PERMISSIONS
+from .i18n import _
 
 # Secrets that travel in HTTP headers, which carry ASCII only: anything else is a copy-paste
 # accident (a curly quote, a line break) that no retry will mend.
@@ -23,14 +24,18 @@ HEADER_SECRETS = (
 def check_header_secret(name: str, value: str) -> None:
     """Says what is wrong, never the value."""
     if not value.isascii():
-        problem = "a character that is not ASCII (a curly quote or a letter like å?)"
+        text = _(
+            "{name} contains a character that is not ASCII (a curly quote or a letter like å?); "
+            "expected the value exactly as SuperOffice issued it"
+        )
     elif any(unicodedata.category(c) == "Cc" for c in value):
-        problem = "a control character (a line break?)"
+        text = _(
+            "{name} contains a control character (a line break?); expected the value exactly "
+            "as SuperOffice issued it"
+        )
     else:
         return
-    raise ConfigError(
-        f"{name} contains {problem}; expected the value exactly as SuperOffice issued it"
-    )
+    raise ConfigError(text.format(name=name))
 
 
 def read_secrets_file(path: Path, names: Sequence[str]) -> dict[str, str]:

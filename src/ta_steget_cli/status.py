@@ -20,6 +20,7 @@ from typing import Any, BinaryIO, Protocol
 from .config import Config
 from .errors import Conflict, Forbidden, NotFound, UsageError
 from .files import write_atomically
+from .i18n import _
 from .models import Activity
 from .move_status import (
     StatusChange,
@@ -312,8 +313,10 @@ def parse_import(
     repeated = next((h for i, h in enumerate(header) if h in header[:i]), None)
     if repeated is not None:
         raise UsageError(
-            f"{source}: line {number}: the column {repeated} appears twice in the header; "
-            "expected each column once"
+            _(
+                "{source}: line {line}: the column {column} appears twice in the header; "
+                "expected each column once"
+            ).format(source=source, line=number, column=repeated)
         )
     return _rows(config, lines, delimiter, header, (source, number))
 

@@ -165,11 +165,11 @@ def _cannot_write(exc: OSError) -> str:
     """Which file and folder, why, and that nothing is lost: running again goes on from there."""
     path = Path(exc.filename)
     folder = path if path.is_dir() else path.parent
-    return (
-        f"cannot write {path} in the folder {folder} ({exc.strerror}); free space there or "
-        "make it writable (the data folder is [purge] data_dir), then run the same command "
-        "again: it continues where it stopped"
-    )
+    return _(
+        "cannot write {path} in the folder {folder} ({reason}); free space there or make it "
+        "writable (the data folder is [purge] data_dir), then run the same command again: it "
+        "continues where it stopped"
+    ).format(path=path, folder=folder, reason=exc.strerror)
 
 
 def _secrets_of(ctx: Any) -> list[str]:

@@ -160,7 +160,7 @@ def purge_command(
         raise UsageError(_("--allow-other-tenant: only with --plan or --undo"))
     if plan_out is not None and output is not None and same_file(plan_out, output):
         raise UsageError(
-            "--plan-out and --output are the same file; the plan would replace the list"
+            _("--plan-out and --output are the same file; the plan would replace the list")
         )
     try:
         if plan is not None:

@@ -251,7 +251,9 @@ def parse_day(value: str | None, option: str = "--as-of") -> date | None:
         raise UsageError(f"{option}: found {value!r}, expected a date as YYYY-MM-DD") from None
     if not day_in_range(day):
         raise UsageError(
-            f"{option}: found {value}, expected a date from {EARLIEST_DAY} to {latest_day()}"
+            _("{option}: found {value}, expected a date from {first} to {last}").format(
+                option=option, value=value, first=EARLIEST_DAY, last=latest_day()
+            )
         )
     return day
 

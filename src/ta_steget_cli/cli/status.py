@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from .. import status as st
 from ..errors import PartialFailure, TastegetError, UsageError
+from ..i18n import _
 from ..move_status import MOVED, StatusChange, make_change, status_key
 from ..output import Column, Format, as_record, choose_format, raw_record, render, streamed
 from ..register import Register
@@ -281,7 +282,11 @@ def import_command(
     runtime: Runtime = ctx.obj
     config = runtime.config
     if output is not None and same_file(output, file):
-        raise UsageError(f"--output {output}: that is the file being imported; choose another")
+        raise UsageError(
+            _("--output {path}: that is the file being imported; choose another").format(
+                path=output
+            )
+        )
     rows = st.parse_import(config, st.import_lines(file), str(file))
     if not dry_run:
         runtime.require_write("status import")
