@@ -17,6 +17,7 @@ from .config import NotifySettings
 from .errors import ConfigError
 from .models import OverdueItem
 from .overdue import Older
+from .smtp_policy import require_encrypted_login
 
 REGION = mail.REGION
 GUIDE_PREFIX = mail.GUIDE_PREFIX
@@ -126,7 +127,7 @@ def require_smtp(settings: NotifySettings, password: str | None) -> None:
     """Fail before reading the register when sending cannot work at all."""
     if not settings.smtp_host:
         raise ConfigError("[notify] smtp_host is not set; notify needs it (or use --dry-run)")
-    mail.require_encrypted_login(settings)
+    require_encrypted_login(settings)
     if settings.username and not password:
         raise ConfigError(
             "TASTEGET_SMTP_PASSWORD is not set in the environment; the SMTP login needs it "
