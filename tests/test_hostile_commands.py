@@ -105,7 +105,7 @@ def test_a_full_data_folder_names_the_folder_and_says_running_again_continues(
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(source))
         real_replace(source, target)
 
-    monkeypatch.setattr("ta_steget_cli.status.os.replace", full)
+    monkeypatch.setattr("ta_steget_cli.files.os.replace", full)
     result = env.run("--lang", "en", "status", "review", "--region", "--as-of", DAY, input="\n")
     assert result.exit_code == 2, result.output
     line = result.stderr.splitlines()[-1]
