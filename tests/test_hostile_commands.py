@@ -131,7 +131,12 @@ def test_smtp_login_without_encryption_to_another_host_is_refused(
 ) -> None:
     env = sandbox_env(
         SandboxTenant(persons=40, today=AS_OF),
-        notify={"smtp_host": "smtp.example.se", "starttls": False, "username": "tasteget"},
+        notify={
+            "transport": "smtp",
+            "smtp_host": "smtp.example.se",
+            "starttls": False,
+            "username": "tasteget",
+        },
     )
     env.env["TASTEGET_SMTP_PASSWORD"] = "hunter2-x"
     line = one_line(
