@@ -36,7 +36,12 @@ def as_on_windows(home: Path, *args: str, **env: str) -> subprocess.CompletedPro
         capture_output=True,
         timeout=300,
         cwd=ROOT,
-        env={**inherited, "PYTHONPATH": str(SIM), **folders, **env},
+        env={
+            **inherited,
+            "PYTHONPATH": os.pathsep.join(p for p in (str(SIM), os.environ.get("PYTHONPATH")) if p),
+            **folders,
+            **env,
+        },
     )
 
 
