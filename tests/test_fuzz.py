@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ta_steget_cli import filters as f
@@ -94,6 +94,11 @@ def test_every_import_line_gets_a_result(header: str, lines: list[str]) -> None:
         assert row.change is not None or (row.outcome and row.reason), row
 
 
+def test_a_header_the_csv_module_cannot_read_is_one_usage_error() -> None:
+    with pytest.raises(UsageError, match=r"^file: line 1: new-line character"):
+        list(status.parse_import(sandbox_config(), iter(["\r\x00"])))
+
+
 @given(st.binary(max_size=300))
 def test_random_bytes_are_rows_or_one_usage_error(data: bytes) -> None:
     text = data.decode("utf-8", errors="replace")
@@ -109,6 +114,7 @@ def test_random_bytes_are_rows_or_one_usage_error(data: bytes) -> None:
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(data=st.binary(max_size=200), header=st.booleans())
+@example(data=b"\r\x00", header=False)  # a header line the csv module itself refuses
 def test_status_import_command_never_tracebacks(
     sandbox_env: Callable[..., Any], tmp_path: Path, data: bytes, header: bool
 ) -> None:

@@ -304,7 +304,7 @@ def parse_import(
             f"{source}: the file is empty; expected a header {','.join(IMPORT_COLUMNS)}"
         )
     delimiter = delimiter_of(text)
-    header = [cell.strip().casefold() for cell in next(csv.reader([text], delimiter=delimiter))]
+    header = _header_cells(text, delimiter, source, number)
     if header[:2] != ["person_id", "status"] or any(h not in IMPORT_COLUMNS for h in header):
         raise UsageError(
             f"{source}: line {number} must be the header person_id,status[,moved_to,date] "
@@ -319,6 +319,15 @@ def parse_import(
             ).format(source=source, line=number, column=repeated)
         )
     return _rows(config, lines, delimiter, header, (source, number))
+
+
+def _header_cells(text: str, delimiter: str, source: str, number: int) -> list[str]:
+    """The header's column names; a header the csv module cannot read is a usage error too."""
+    try:
+        cells = next(csv.reader([text], delimiter=delimiter), [])
+    except csv.Error as exc:
+        raise UsageError(f"{source}: line {number}: {exc}") from None
+    return [cell.strip().casefold() for cell in cells]
 
 
 def _rows(
