@@ -26,7 +26,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
-    add_completion=False,
+    add_completion=True,
 )
 
 
@@ -43,6 +43,7 @@ def root(
         Path | None,
         typer.Option(
             "--config",
+            metavar="FILE",
             help="Config file (else $TASTEGET_CONFIG, else the platform config dir).",
             show_default=False,
         ),
@@ -58,7 +59,9 @@ def root(
     ] = False,
     lang: Annotated[
         str | None,
-        typer.Option("--lang", help="Language of what people read: sv (default) or en."),
+        typer.Option(
+            "--lang", metavar="sv|en", help="Language of what people read: sv (default) or en."
+        ),
     ] = None,
     no_pager: Annotated[
         bool,

@@ -16,7 +16,8 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from ..i18n import N_, _
+from ..i18n import N_, _, ngettext
+from .examples import examples_of
 
 # Typer's own messages go through stdlib gettext's `_` in these modules; route them to ours.
 _TYPER_MODULES = ("typer.core", "typer.rich_utils")
@@ -73,13 +74,17 @@ class LocalizedContext(typer.Context):
 def localize(root: Any) -> None:
     """Translate every help text of the tree under `root` into the current language."""
     _route_typer_messages()
-    for command, _path in walk(root):
+    for command, path in walk(root):
         command.context_class = LocalizedContext
         command.options_metavar = _(OPTIONS_METAVAR)
         if hasattr(command, "subcommand_metavar"):
             command.subcommand_metavar = _(SUBCOMMAND_METAVAR)
         for attribute in ("help", "short_help", "epilog"):
             _translate(command, attribute)
+        examples = examples_of(path)
+        if examples:  # after the epilog's translation, which would put back the first language
+            heading = ngettext("Example:", "Examples:", len(examples))
+            command.epilog = "\n".join([heading, *(f"  {escape(e)}" for e in examples)])
         for param in command.params:
             _translate(param, "help")
             _translate(param, "metavar")

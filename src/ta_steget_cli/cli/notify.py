@@ -22,6 +22,7 @@ from ..notify import (
 from ..overdue import Scope, calendar_of, overdue_list, rule_of
 from ..register import Register
 from ..terms import region_name
+from .completion import complete_kommun_or_region
 from .options import AsOfOption
 from .runtime import Runtime, as_of_or_today
 
@@ -86,6 +87,7 @@ def notify_command(
             "--only",
             metavar="KOMMUN",
             help="Only this municipality (or 'region').",
+            autocompletion=complete_kommun_or_region,
             show_default=False,
         ),
     ] = None,

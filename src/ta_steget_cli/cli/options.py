@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ..output import Format
+from .completion import complete_kommun
 
 FormatOption = Annotated[
     Format | None,
@@ -26,6 +27,7 @@ OutputOption = Annotated[
     typer.Option(
         "--output",
         "-o",
+        metavar="FILE",
         help="Write the list to this file; .xlsx, .csv or .json chooses the format.",
         show_default=False,
     ),
@@ -41,5 +43,12 @@ AsOfOption = Annotated[
 ]
 KommunOption = Annotated[
     str | None,
-    typer.Option("--kommun", "-k", help="Municipality name (any case).", show_default=False),
+    typer.Option(
+        "--kommun",
+        "-k",
+        metavar="KOMMUN",
+        help="Municipality name (any case).",
+        show_default=False,
+        autocompletion=complete_kommun,
+    ),
 ]

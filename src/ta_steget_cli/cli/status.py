@@ -17,6 +17,7 @@ from ..i18n import _
 from ..move_status import MOVED, StatusChange, make_change, status_key
 from ..output import Column, Format, as_record, choose_format, raw_record, render, streamed
 from ..register import Register
+from .completion import complete_kommun, complete_status
 from .group import TastegetGroup
 from .options import AsOfOption, FormatOption, KommunOption, OutputOption
 from .runtime import Runtime, as_of_or_today, interrupted_code, parse_day, same_file
@@ -183,7 +184,13 @@ def list_command(
     ] = False,
     status: Annotated[
         str | None,
-        typer.Option("--status", "-s", help="Only this status (a key of [move_status.values])."),
+        typer.Option(
+            "--status",
+            "-s",
+            metavar="STATUS",
+            help="Only this status (a key of [move_status.values]).",
+            autocompletion=complete_status,
+        ),
     ] = None,
     as_of: AsOfOption = None,
     fmt: FormatOption = None,
@@ -225,10 +232,23 @@ def list_command(
 def set_command(
     ctx: typer.Context,
     person_id: Annotated[int, typer.Argument(help="The person's id.", min=1)],
-    status: Annotated[str, typer.Argument(help="A key of [move_status.values].")],
+    status: Annotated[
+        str,
+        typer.Argument(
+            metavar="STATUS",
+            help="A key of [move_status.values].",
+            autocompletion=complete_status,
+        ),
+    ],
     moved_to: Annotated[
         str | None,
-        typer.Option("--moved-to", help="The municipality moved to.", show_default=False),
+        typer.Option(
+            "--moved-to",
+            metavar="KOMMUN",
+            help="The municipality moved to.",
+            show_default=False,
+            autocompletion=complete_kommun,
+        ),
     ] = None,
     move_date: Annotated[
         str | None,
