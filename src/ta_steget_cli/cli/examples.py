@@ -8,6 +8,13 @@ from __future__ import annotations
 EXAMPLES: dict[str, tuple[str, ...]] = {
     "": ("tasteget --sandbox overdue --kommun Krokom",),
     "doctor": ("tasteget doctor",),
+    "login": ("tasteget login --tenant Cust12345",),
+    "logout": ("tasteget logout",),
+    "whoami": ("tasteget whoami",),
+    "secrets": ("tasteget secrets set smtp_password",),
+    "secrets list": ("tasteget secrets list",),
+    "secrets set": ("tasteget secrets set smtp_password",),
+    "secrets unset": ("tasteget secrets unset smtp_password",),
     "overdue": ("tasteget overdue --kommun Krokom", "tasteget overdue --all -o forsenade.xlsx"),
     "notify": ("tasteget notify --dry-run --only Krokom",),
     "purge": (
