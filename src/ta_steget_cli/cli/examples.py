@@ -23,6 +23,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "report": ("tasteget report --quarter 2025Q3 -o rapport.html",),
     "sandbox": ("tasteget sandbox serve --write-config sandbox.toml",),
+    "sandbox reset": ("tasteget sandbox reset",),
+    "sandbox respond": ("tasteget sandbox respond 1234 --kind chat",),
     "sandbox serve": ("tasteget sandbox serve --port 8765 --write-config sandbox.toml",),
     "status": ("tasteget status list --kommun Åre",),
     "status list": ("tasteget status list --kommun Åre --status moved",),
