@@ -15,6 +15,7 @@ from urllib.parse import urljoin, urlsplit
 
 from .. import filters
 from ..errors import ApiError, PageRepeated
+from ..i18n import _
 from .values import primary_key
 
 logger = logging.getLogger("ta_steget_cli.superoffice")
@@ -94,6 +95,7 @@ class Paginator:
                 )
                 body = self._fetch(provider, params)
             rows: list[Row] = body["value"]
+            _check_columns(provider, rows, columns)
             last = _check_page(provider, rows, key, last)
             yield from rows
             answered += len(rows)
@@ -172,6 +174,7 @@ class Paginator:
             yield from self._chunk(provider, ids[half:], match, select, filter, entities)
             return
         answered: list[Row] = body["value"]
+        _check_columns(provider, answered, select)
         if self._next_link(body):
             self._learn_cap(len(answered))
         rows = _own_rows(provider, answered, ids, select)
@@ -193,6 +196,7 @@ class Paginator:
         while True:
             page = {**params, "$skip": str(skip)}
             rows: list[Row] = self._fetch(provider, page)["value"]
+            _check_columns(provider, rows, params["$select"].split(","))
             yield from rows
             if len(rows) < page_size:
                 return
@@ -222,6 +226,24 @@ def _check_page(provider: str, rows: list[Row], key: str, last: int | None) -> i
             path=f"/v1/Archive/{provider}",
         )
     return max(keys, default=last)
+
+
+def _check_columns(provider: str, rows: list[Row], columns: Sequence[str]) -> None:
+    """Every row carries every column asked for. A page without them answers another question
+    (a stale cache, a proxy or a server handing back an earlier answer): read as this one, its
+    rows would turn into empty values and be dropped, and the command would end with an empty
+    list and exit 0. Stop instead."""
+    for row in rows:
+        missing = [column for column in columns if column not in row]
+        if missing:
+            raise PageRepeated(
+                _(
+                    "SuperOffice answered /v1/Archive/{provider} with rows without the columns "
+                    "asked for ({missing}): an answer to another question; stopping so that "
+                    "nothing is read wrong; try again"
+                ).format(provider=provider, missing=", ".join(missing[:3])),
+                path=f"/v1/Archive/{provider}",
+            )
 
 
 def _own_rows(provider: str, rows: list[Row], ids: list[int], select: Sequence[str]) -> list[Row]:

@@ -73,7 +73,38 @@ class SuperOfficeAuth(httpx.Auth):
         yield request
 
     def _app_token(self) -> str:
-        return self.secrets.require("TASTEGET_APP_TOKEN", f"auth = {self.mode}")
+        return self._token("TASTEGET_APP_TOKEN", f"auth = {self.mode}")
+
+    def _token(self, name: str, why: str) -> str:
+        """A required ticket or token, checked to be sendable as it is."""
+        value = self.secrets.require(name, why)
+        check_token(name, value)
+        return value
+
+
+def check_token(name: str, value: str) -> None:
+    """A ticket or token goes into an HTTP header as it is: one word of printable ASCII. A line
+    end or a space copied along with it, or a letter outside ASCII, can never be sent, and no
+    retry mends that: a ConfigError (exit 2) says so at once, naming the variable, never the
+    value."""
+    stripped = value.strip()
+    if stripped != value:
+        edge = value[-1] if value.rstrip() != value else value[0]
+        side = _("ends") if value.rstrip() != value else _("begins")
+        what = _("a line break") if edge in "\r\n" else _("a space or tab")
+        raise ConfigError(
+            _("{name} {side} with {what}; remove it (a ticket or token is one word)").format(
+                name=name, side=side, what=what
+            )
+        )
+    for position, char in enumerate(value, 1):
+        if not 33 <= ord(char) <= 126:
+            raise ConfigError(
+                _(
+                    "{name} has a character that is not printable ASCII at position {position}; "
+                    "a ticket or token is letters, digits and punctuation only: copy it again"
+                ).format(name=name, position=position)
+            )
 
 
 class TicketAuth(SuperOfficeAuth):
@@ -83,12 +114,11 @@ class TicketAuth(SuperOfficeAuth):
     hint = "TASTEGET_TICKET"
 
     def headers(self) -> dict[str, str]:
-        ticket = self.secrets.require("TASTEGET_TICKET", "auth = ticket")
+        ticket = self._token("TASTEGET_TICKET", "auth = ticket")
         headers = {"Authorization": f"SOTicket {ticket}"}
         # Onsite installations take a ticket without an app token; Online needs both.
-        app_token = self.secrets.get("TASTEGET_APP_TOKEN")
-        if app_token:
-            headers["SO-AppToken"] = app_token
+        if self.secrets.get("TASTEGET_APP_TOKEN"):
+            headers["SO-AppToken"] = self._app_token()
         return headers
 
 
@@ -99,7 +129,7 @@ class BearerAuth(SuperOfficeAuth):
     hint = "TASTEGET_ACCESS_TOKEN (it lives an hour) and TASTEGET_APP_TOKEN"
 
     def headers(self) -> dict[str, str]:
-        token = self.secrets.require("TASTEGET_ACCESS_TOKEN", "auth = bearer")
+        token = self._token("TASTEGET_ACCESS_TOKEN", "auth = bearer")
         return {"Authorization": f"Bearer {token}", "SO-AppToken": self._app_token()}
 
 
@@ -302,9 +332,8 @@ class UserAuth(SuperOfficeAuth):
     def headers(self) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self.session().access_token}"}
         # A native app's user token needs no app token; send one only when it is configured.
-        app_token = self.secrets.get("TASTEGET_APP_TOKEN")
-        if app_token:
-            headers["SO-AppToken"] = app_token
+        if self.secrets.get("TASTEGET_APP_TOKEN"):
+            headers["SO-AppToken"] = self._app_token()
         return headers
 
     def session(self) -> Session:

@@ -36,6 +36,7 @@ from .answers import Action, Verdict, classify
 from .archive import Paginator
 from .auth import SessionKeeper, SuperOfficeAuth, UserAuth, auth_for
 from .extras import ClientExtras
+from .network import loopback_without_proxy
 from .observe import ReadObserver, observed
 from .oidc import OidcClient, browser_login
 from .requests import ApiRequest, rows_body, unmodified_since
@@ -141,6 +142,7 @@ class SuperOfficeClient(ClientExtras):
         self._limiter = RateLimiter(settings.requests_per_second, monotonic, sleep)
         self._http = httpx.Client(
             transport=transport,
+            mounts=None if transport is not None else loopback_without_proxy(),
             timeout=settings.timeout_seconds,
             follow_redirects=False,
             headers={"User-Agent": "tasteget"},
@@ -174,6 +176,7 @@ class SuperOfficeClient(ClientExtras):
             raise ConfigError("auth = user needs [superoffice] client_id (the native app's id)")
         http = httpx.Client(
             transport=transport,
+            mounts=None if transport is not None else loopback_without_proxy(),
             timeout=self.settings.timeout_seconds,
             follow_redirects=False,
             headers={"User-Agent": "tasteget"},
