@@ -105,7 +105,7 @@ def test_loopback_calls_never_go_through_a_proxy(env: Any, proxy: RecordingProxy
     [
         ("TASTEGET_TICKET", ids.TICKET + "\n", "ends with a line break"),
         ("TASTEGET_APP_TOKEN", ids.APP_TOKEN + " ", "ends with a space or tab"),
-        ("TASTEGET_TICKET", ids.TICKET[:5] + "å" + ids.TICKET[5:], "not printable ASCII"),
+        ("TASTEGET_TICKET", ids.TICKET[:5] + "å" + ids.TICKET[5:], "not ASCII"),
     ],
 )
 def test_a_malformed_credential_is_said_at_once_without_retries(

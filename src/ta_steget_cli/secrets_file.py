@@ -22,8 +22,12 @@ HEADER_SECRETS = (
 
 
 def check_header_secret(name: str, value: str) -> None:
-    """Says what is wrong, never the value."""
-    if not value.isascii():
+    """A ticket or token goes into an HTTP header as it is: one word of printable ASCII. Anything
+    else (a line end or space copied along, a curly quote) can never be sent, and no retry mends
+    that: a ConfigError (exit 2) says so at once, naming the variable, never the value."""
+    if value != value.strip():
+        text = _edge_text(value)
+    elif not value.isascii():
         text = _(
             "{name} contains a character that is not ASCII (a curly quote or a letter like å?); "
             "expected the value exactly as SuperOffice issued it"
@@ -33,9 +37,24 @@ def check_header_secret(name: str, value: str) -> None:
             "{name} contains a control character (a line break?); expected the value exactly "
             "as SuperOffice issued it"
         )
+    elif any(c.isspace() for c in value):
+        text = _("{name} contains a space; a ticket or token is one word: copy it again")
     else:
         return
     raise ConfigError(text.format(name=name))
+
+
+def _edge_text(value: str) -> str:
+    """What is stuck to the start or end of a secret, in a whole sentence per case."""
+    trailing = value.rstrip() != value
+    edge = value[-1] if trailing else value[0]
+    if edge in "\r\n":
+        if trailing:
+            return _("{name} ends with a line break; remove it (a ticket or token is one word)")
+        return _("{name} begins with a line break; remove it (a ticket or token is one word)")
+    if trailing:
+        return _("{name} ends with a space or tab; remove it (a ticket or token is one word)")
+    return _("{name} begins with a space or tab; remove it (a ticket or token is one word)")
 
 
 def read_secrets_file(path: Path, names: Sequence[str]) -> dict[str, str]:

@@ -30,6 +30,7 @@ from ..errors import AuthError, ConfigError
 from ..files import write_atomically
 from ..i18n import _
 from ..models import Session
+from ..secrets_file import check_header_secret
 from .oidc import OidcClient, signing_key
 from .values import parse_datetime
 
@@ -78,33 +79,8 @@ class SuperOfficeAuth(httpx.Auth):
     def _token(self, name: str, why: str) -> str:
         """A required ticket or token, checked to be sendable as it is."""
         value = self.secrets.require(name, why)
-        check_token(name, value)
+        check_header_secret(name, value)
         return value
-
-
-def check_token(name: str, value: str) -> None:
-    """A ticket or token goes into an HTTP header as it is: one word of printable ASCII. A line
-    end or a space copied along with it, or a letter outside ASCII, can never be sent, and no
-    retry mends that: a ConfigError (exit 2) says so at once, naming the variable, never the
-    value."""
-    stripped = value.strip()
-    if stripped != value:
-        edge = value[-1] if value.rstrip() != value else value[0]
-        side = _("ends") if value.rstrip() != value else _("begins")
-        what = _("a line break") if edge in "\r\n" else _("a space or tab")
-        raise ConfigError(
-            _("{name} {side} with {what}; remove it (a ticket or token is one word)").format(
-                name=name, side=side, what=what
-            )
-        )
-    for position, char in enumerate(value, 1):
-        if not 33 <= ord(char) <= 126:
-            raise ConfigError(
-                _(
-                    "{name} has a character that is not printable ASCII at position {position}; "
-                    "a ticket or token is letters, digits and punctuation only: copy it again"
-                ).format(name=name, position=position)
-            )
 
 
 class TicketAuth(SuperOfficeAuth):
