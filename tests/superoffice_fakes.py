@@ -147,5 +147,7 @@ class FakeArchive:
             rows = [r for r in rows if r["personId"] in wanted]
         skip = int(params.get("$skip", "0"))
         top = int(params.get("$top", "1000"))
-        page = rows[skip : skip + top]
+        # Like SuperOffice, every row carries every column asked for.
+        columns = [c for c in params.get("$select", "").split(",") if c]
+        page = [{**dict.fromkeys(columns, ""), **row} for row in rows[skip : skip + top]]
         return httpx.Response(200, json={"odata.nextLink": None, "value": page})

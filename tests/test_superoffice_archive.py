@@ -33,7 +33,9 @@ class Pages:
         if " in (" in where:
             wanted = {int(x) for x in where.split("(", 1)[1].rstrip(")").split(",")}
             rows = [r for r in rows if r["personId"] in wanted]
-        return {"value": rows[:top]}
+        # Like SuperOffice, every row carries every column asked for.
+        columns = [c for c in params.get("$select", "").split(",") if c]
+        return {"value": [{**dict.fromkeys(columns, ""), **row} for row in rows[:top]]}
 
 
 def test_scan_pages_by_key_until_a_short_page() -> None:
@@ -47,7 +49,7 @@ def test_scan_pages_by_key_until_a_short_page() -> None:
 
 def test_scan_stops_on_a_page_that_does_not_move_on() -> None:
     def same_page(provider: str, params: dict[str, str], url: str | None = None) -> Any:
-        return {"value": [{"personId": 1}, {"personId": 2}]}
+        return {"value": [{"personId": 1, "fullName": ""}, {"personId": 2, "fullName": ""}]}
 
     with pytest.raises(PageRepeated, match="does not move past personId 2"):
         list(Paginator(same_page, 2, lambda: API).scan("Person", select=["fullName"]))

@@ -67,7 +67,7 @@ def test_scan_of_nothing_is_one_request(mock: respx.MockRouter) -> None:
 
 
 def test_repeated_page_is_detected(mock: respx.MockRouter) -> None:
-    page = {"value": [{"PrimaryKey": str(i), "personId": i} for i in (1, 2, 3)]}
+    page = {"value": [{"PrimaryKey": str(i), "personId": i, "fullName": ""} for i in (1, 2, 3)]}
     route = mock.get(ARCHIVE).mock(return_value=httpx.Response(200, json=page))
     so = client(FakeClock(), page_size=3)
     with pytest.raises(PageRepeated, match="personId 3"):
@@ -81,10 +81,10 @@ def test_next_link_is_followed(mock: respx.MockRouter) -> None:
             200,
             json={
                 "odata.nextLink": "v1/Archive/Person?$skiptoken=abc",
-                "value": [{"PrimaryKey": "1", "personId": 1}],
+                "value": [{"PrimaryKey": "1", "personId": 1, "fullName": ""}],
             },
         ),
-        httpx.Response(200, json={"value": [{"PrimaryKey": "2", "personId": 2}]}),
+        httpx.Response(200, json={"value": [{"PrimaryKey": "2", "personId": 2, "fullName": ""}]}),
     ]
     route = mock.get(url__startswith=ARCHIVE).mock(side_effect=pages)
     so = client(FakeClock(), page_size=3)
@@ -93,7 +93,7 @@ def test_next_link_is_followed(mock: respx.MockRouter) -> None:
 
 
 def test_key_falls_back_to_primary_key() -> None:
-    rows = {"value": [{"PrimaryKey": "7"}, {"PrimaryKey": 9}]}
+    rows = {"value": [{"PrimaryKey": "7", "fullName": ""}, {"PrimaryKey": 9, "fullName": ""}]}
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json=rows))
     so = client(FakeClock(), page_size=3, transport=transport)
     assert len(list(so.scan("Person", select=["fullName"], key="personId"))) == 2

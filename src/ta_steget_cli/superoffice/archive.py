@@ -95,7 +95,8 @@ class Paginator:
                 )
                 body = self._fetch(provider, params)
             rows: list[Row] = body["value"]
-            _check_columns(provider, rows, columns)
+            # The caller's columns: the key may come back empty or missing (PrimaryKey stands in).
+            _check_columns(provider, rows, select)
             last = _check_page(provider, rows, key, last)
             yield from rows
             answered += len(rows)
