@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,9 +27,8 @@ def tenant() -> Any:
 
 
 def lines_of(text: str) -> list[str]:
-    """The table's lines: overdue's note on older registrations under it is printed unwrapped
-    on purpose (issue 12: an option in it must not be split), so it is not measured."""
-    return [line for line in text.splitlines() if not line.startswith(("Dessutom", "Also "))]
+    """Every line on stdout, overdue's note on older registrations under the table included."""
+    return text.splitlines()
 
 
 def words_of(text: str) -> set[str]:
@@ -54,6 +54,20 @@ def test_overdue_fits_and_breaks_no_address_date_or_id(
         assert str(item["person_id"]) in shown
         assert item["due"] in shown
     assert {"Arbetsdagar", "sen", "Svar", "senast"} <= shown  # headings say what they count
+
+
+@pytest.mark.parametrize(("width", "lang"), [(80, "sv"), (80, "en"), (60, "sv"), (200, "en")])
+def test_overdues_note_under_the_table_is_wrapped_and_keeps_the_option_whole(
+    sandbox_env: Any, tenant: Any, width: int, lang: str
+) -> None:
+    env = sandbox_env(tenant)
+    env.env["COLUMNS"] = str(width)
+    result = env.run("--lang", lang, "overdue", "--all", *DAY, "--format", "table")
+    assert result.exit_code == 0, result.output
+    start = {"sv": "Dessutom väntar", "en": "Also waiting"}[lang]
+    note = result.stdout[result.stdout.index(start) :]
+    assert max(len(line) for line in note.splitlines()) <= width
+    assert re.search(r"--since \d{4}-\d\d-\d\d$", note.rstrip())  # on one line, as it is copied
 
 
 def test_at_80_columns_the_least_important_leave_first_and_a_line_says_so(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 
 from ..errors import UsageError
 from ..i18n import _, language, ngettext
@@ -121,6 +124,14 @@ def older_line(found: OverdueList) -> str | None:
         "list them with --since {earliest}",
         found.older,
     ).format(n=found.older, since=found.since.isoformat(), earliest=found.earliest.isoformat())
+
+
+def wrapped(note: str, width: int) -> str:
+    """`note` in lines of at most `width`, an option never parted from its value (the user
+    copies `--since DATE` as one)."""
+    glued = re.sub(r"(--[a-z-]+) ", "\\1\u00a0", note)  # textwrap breaks at ASCII blanks only
+    lines = textwrap.wrap(glued, width, break_long_words=False, break_on_hyphens=False)
+    return "\n".join(line.replace("\u00a0", " ") for line in lines)
 
 
 def rule_for(runtime: Runtime, since: str | None) -> Rule:
@@ -272,8 +283,8 @@ def overdue_command(
             row_style=row_style,
             drop=TABLE_DROP,
         )
-        if note is not None:  # plain, under the table; rich would wrap it mid-option
-            typer.echo(note, err=output is not None)
+        if note is not None:  # under the table, at its width; rich would wrap it mid-option
+            typer.echo(wrapped(note, Console().width), err=output is not None)
         return
     # A workbook is read by people: their words for status and contact way, the spec's columns.
     rows = [sheet_record(i) for i in items] if chosen is Format.xlsx else items
