@@ -4,6 +4,7 @@ to the sandbox tenant over real HTTP on 127.0.0.1."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -14,6 +15,11 @@ import pytest
 from typer.testing import CliRunner
 
 from ta_steget_cli.config import SECRET_NAMES
+
+# Whether files have POSIX modes to check (0600). Windows has none (the tool keeps its files
+# private through the user profile's ACL there, see files.py): mode checks skip on Windows.
+POSIX_MODES = sys.platform != "win32"
+posix_modes_only = pytest.mark.skipif(not POSIX_MODES, reason="POSIX file modes (not on Windows)")
 
 # A fixed "today" for every test that uses the sandbox: a Wednesday in a week with no holiday.
 AS_OF = date(2026, 3, 18)

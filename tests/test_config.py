@@ -22,7 +22,7 @@ from ta_steget_cli.config import (
 )
 from ta_steget_cli.errors import ConfigError
 
-from .conftest import merge, sandbox_document, to_toml
+from .conftest import merge, posix_modes_only, sandbox_document, to_toml
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
 
@@ -169,6 +169,7 @@ def test_secrets_repr_hides_values() -> None:
     assert "hunter2-secret" not in repr(secrets)
 
 
+@posix_modes_only
 def test_secrets_file_must_be_owner_only(tmp_path: Path) -> None:
     secrets_path = tmp_path / "secrets.env"
     secrets_path.write_text("TASTEGET_TICKET=7T:abc\n", encoding="utf-8")

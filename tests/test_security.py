@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from ta_steget_cli.sandbox import SandboxTenant, ids
-from tests.conftest import AS_OF
+from tests.conftest import AS_OF, posix_modes_only
 
 PASSWORD = "pw-Qz9-basic-secret"
 SMTP_PASSWORD = "smtp-Qz9-secret"
@@ -115,6 +115,7 @@ def test_verbose_logs_ids_not_names_or_addresses(people_env: Any, tmp_path: Path
             assert text not in result.stderr, (text, result.stderr[-500:])
 
 
+@posix_modes_only
 def test_backup_journal_and_plan_files_are_private(people_env: Any, tmp_path: Path) -> None:
     folder = tmp_path / "out"
     folder.mkdir()
@@ -202,6 +203,7 @@ def test_loopback_http_is_allowed(sandbox_env: Callable[..., Any]) -> None:
 # ---------------------------------------------------------------- the config file's mode
 
 
+@posix_modes_only
 @pytest.mark.parametrize("with_env_secrets", [True, False], ids=["env-secrets", "no-env-secrets"])
 def test_config_with_secret_text_readable_by_others_warns(
     sandbox_env: Callable[..., Any], with_env_secrets: bool
