@@ -71,16 +71,16 @@ def test_doctor_passes_against_the_served_sandbox(served: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert all(line.startswith("ok") for line in lines)
-    assert any("interest Östersund: persint 108" in line for line in lines)
-    assert any("move_status.field moved: list item 203" in line for line in lines)
+    assert any("intresse Östersund: persint 108" in line for line in lines)
+    assert any("move_status.field moved: listvärde 203" in line for line in lines)
 
 
 def test_doctor_fails_in_one_line_with_a_wrong_ticket(served: Path) -> None:
     env = {"TASTEGET_TICKET": "7T:not-the-ticket", "TASTEGET_APP_TOKEN": ids.APP_TOKEN}
     result = tasteget("--config", str(served), "doctor", env=env)
     assert result.returncode == 4, result.stdout + result.stderr
-    failing = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
-    assert len(failing) == 1 and "credentials" in failing[0]
+    failing = [line for line in result.stdout.splitlines() if line.startswith("FEL")]
+    assert len(failing) == 1 and "inloggning" in failing[0]
     assert "7T:not-the-ticket" not in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
 
@@ -88,7 +88,7 @@ def test_doctor_fails_in_one_line_with_a_wrong_ticket(served: Path) -> None:
 def test_doctor_reports_a_missing_secret(served: Path) -> None:
     result = tasteget("--config", str(served), "doctor", env={"TASTEGET_TICKET": ""})
     assert result.returncode == 2
-    assert "TASTEGET_TICKET is not set" in result.stdout + result.stderr
+    assert "TASTEGET_TICKET finns inte bland miljövariablerna" in result.stdout + result.stderr
 
 
 def test_doctor_names_an_id_the_tenant_lacks(tmp_path: Path, served: Path) -> None:
@@ -98,13 +98,13 @@ def test_doctor_names_an_id_the_tenant_lacks(tmp_path: Path, served: Path) -> No
     env = {"TASTEGET_TICKET": ids.TICKET, "TASTEGET_APP_TOKEN": ids.APP_TOKEN}
     result = tasteget("--config", str(config), "doctor", env=env)
     assert result.returncode == 1
-    assert "FAIL  interest Ragunda: persint 199 does not exist or is deleted" in result.stdout
+    assert "FEL   intresse Ragunda: persint 199 finns inte eller är borttaget" in result.stdout
 
 
 def test_sandbox_flag_needs_no_config_and_no_credentials(cli) -> None:
     result = cli("--sandbox", "doctor")
     assert result.exit_code == 0, result.output
-    assert "built-in sandbox config" in result.output
+    assert "den inbyggda testmiljöns konfiguration" in result.output
 
 
 def test_version(cli) -> None:

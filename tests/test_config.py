@@ -189,7 +189,7 @@ def test_cli_reports_config_errors_in_one_line(tmp_path: Path, cli) -> None:
     path = write(tmp_path, document)
     result = cli("--config", str(path), "doctor")
     assert result.exit_code == 2
-    assert "[superoffice] auth: found 'password' (string), expected one of user, system_user" in (
+    assert "[superoffice] auth: värdet 'password' (text) går inte att använda; ange något av user" in (
         result.output
     )
     assert "Traceback" not in result.output
@@ -199,7 +199,7 @@ def test_cli_reports_config_errors_in_one_line(tmp_path: Path, cli) -> None:
 def test_cli_missing_config_file_exit_2(tmp_path: Path, cli) -> None:
     result = cli("--config", str(tmp_path / "absent.toml"), "doctor")
     assert result.exit_code == 2
-    assert "no config file there" in result.output
+    assert "här finns ingen konfigurationsfil" in result.output
     assert "Traceback" not in result.output
     assert isinstance(result.exception, SystemExit)
 

@@ -90,8 +90,8 @@ def test_one_id_under_two_names_is_an_error(
     env = sandbox_env(SandboxTenant(persons=30, today=AS_OF), **override)
     result = env.run("doctor")
     assert result.exit_code == 2, result.output
-    assert f"[{table}] {name}: found {item}" in result.output
-    assert "an id of its own (it is already the id of" in result.output
+    assert f"[{table}] {name}: värdet {item}" in result.output
+    assert "ange ett eget id (det är redan id för" in result.output
     result = env.run("notify", "--dry-run", "--as-of", str(AS_OF))
     assert result.exit_code == 2
 
@@ -108,7 +108,7 @@ def test_a_line_break_in_a_mail_address_is_a_config_error(env: Any, tmp_path: Pa
     assert result.exit_code == 2, result.output
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and "[notify.recipients] region" in lines[0]
-    assert "expected e-mail addresses" in lines[0] and "internal error" not in lines[0]
+    assert "ange e-postadresser" in lines[0] and "internal error" not in lines[0]
 
 
 def test_a_line_break_in_the_sender_address_is_a_config_error(env: Any, tmp_path: Path) -> None:
@@ -118,7 +118,7 @@ def test_a_line_break_in_the_sender_address_is_a_config_error(env: Any, tmp_path
     )
     result = env.run("notify", "--dry-run", "--as-of", str(AS_OF), "--outbox", str(tmp_path))
     assert result.exit_code == 2, result.output
-    assert "[notify] from: found" in result.stderr and "expected an e-mail address" in result.stderr
+    assert "[notify] from: värdet" in result.stderr and "ange en e-postadress" in result.stderr
 
 
 # ---------------------------------------------------------------- 19: BOM, NFC, quotes

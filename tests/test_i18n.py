@@ -107,12 +107,12 @@ CLICK_ERRORS = [
     (("overdue", "extra"), "oväntat extra argument: extra", "unexpected extra argument: extra"),
     (
         ("overdue", "--due-soon", "x"),
-        "ogiltigt värde för --due-soon: ett heltal väntades",
+        "ogiltigt värde för --due-soon: ange ett heltal",
         "invalid value for --due-soon: expected a whole number",
     ),
     (
         ("overdue", "--due-soon", "-1"),
-        "ogiltigt värde för --due-soon: minst 0 väntades",
+        "ogiltigt värde för --due-soon: ange minst 0",
         "invalid value for --due-soon: expected at least 0",
     ),
     (
@@ -120,7 +120,7 @@ CLICK_ERRORS = [
         "ogiltigt värde för --format / -f: 'xml' är inte något av",
         "invalid value for --format / -f: 'xml' is not one of",
     ),
-    (("--lang", "de", "overdue"), "fick 'de', väntade sv eller en", "found 'de', expected sv"),
+    (("--lang", "de", "overdue"), "'de' går inte att använda; ange sv eller en", "found 'de', expected sv"),
 ]
 
 
@@ -147,3 +147,16 @@ def test_a_group_without_a_command_shows_its_help_and_no_empty_error_line(
     assert "tasteget:  " not in result.output and "(se 'tasteget status --help')" not in (
         result.output
     )
+
+
+def test_no_message_is_hidden_inside_an_f_string() -> None:
+    """Babel's extractor cannot see `_("...")` inside an f-string's braces (before Python 3.12):
+    such a message never reaches the catalogue and stays English."""
+    package = Path(tools.__file__).parent
+    hidden = [
+        f"{path.relative_to(package)}:{number}"
+        for path in sorted(package.rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"""\{_\(["']""", line)
+    ]
+    assert not hidden, "write the message outside the f-string: " + ", ".join(hidden)

@@ -178,7 +178,7 @@ def test_refused_recipient_gives_exit_3_and_the_others_are_delivered(
     result = notify(env)
     assert result.exit_code == 3, result.output
     assert sorted(d.rcpt_tos[0] for d in server.recorder.delivered) == [KROKOM, REGION]
-    assert "Östersund: INTE skickad: recipient refused" in result.stderr
+    assert "Östersund: INTE skickad: mottagaren avvisades" in result.stderr
     assert "1 av 3 utskick misslyckades: Östersund" in result.stderr
     assert "Traceback" not in result.output
 

@@ -258,8 +258,8 @@ def test_retired_lookback_days_warns_once_and_still_takes_effect(
     assert ids_of(json.loads(result.stdout)) == [newer]
     warnings = [line for line in result.stderr.splitlines() if "lookback_days" in line]
     assert warnings == [
-        f"warning: {env.config_path}: [first_response] lookback_days is retired; "
-        "use [first_response] since instead"
+        f"varning: {env.config_path}: [first_response] lookback_days används inte längre; "
+        "använd [first_response] since i stället"
     ]
     # Nobody is dropped silently: the one before the look-back is counted, with how to see it.
     assert "--since 2026-02-16" in result.stderr
@@ -411,7 +411,7 @@ def test_unknown_kommun_exits_2_listing_valid_names(county: tuple[Any, County]) 
     result = env.run("overdue", "--kommun", "Stockholm", "--as-of", "2026-03-18")
     assert result.exit_code == 2
     assert result.stderr == (
-        "tasteget: --kommun: unknown municipality 'Stockholm'; expected one of "
+        "tasteget: --kommun: okänd kommun 'Stockholm'; ange en av "
         "Berg, Bräcke, Härjedalen, Krokom, Ragunda, Strömsund, Åre, Östersund\n"
     )
     assert "Traceback" not in result.output
@@ -441,7 +441,7 @@ def test_bad_as_of_says_what_was_expected(county: tuple[Any, County]) -> None:
     env, _ = county
     result = env.run("overdue", "--as-of", "2026-02-30")
     assert result.stderr == (
-        "tasteget: --as-of: found '2026-02-30', expected a date as YYYY-MM-DD\n"
+        "tasteget: --as-of: '2026-02-30' är inget datum; ange ett datum som ÅÅÅÅ-MM-DD\n"
     )
 
 
@@ -517,4 +517,4 @@ def test_links_to_the_persons_card_in_json_csv_and_the_table(
     bad = sandbox_env(plain_env.tenant, superoffice={"web_url": "sod2.superoffice.com"})
     refused = bad.run("overdue", "--as-of", AS_OF.isoformat(), "-f", "json")
     assert refused.exit_code == 2
-    assert "[superoffice] web_url: found 'sod2.superoffice.com'" in refused.stderr
+    assert "[superoffice] web_url: värdet 'sod2.superoffice.com'" in refused.stderr

@@ -166,7 +166,7 @@ def test_probe_speaks_swedish_by_default(sandbox_env: Any) -> None:
     result = env.run("doctor", "--probe", "--as-of", DAY)
     assert result.exit_code == 1
     assert any(
-        line.startswith("FAIL  regionfilter:") and "utan kommun" in line
+        line.startswith("FEL   regionfilter:") and "utan kommun" in line
         for line in result.stdout.splitlines()
     ), result.stdout
 

@@ -470,7 +470,7 @@ def test_the_cli_reports_a_stop_and_a_failure(
     # Only person calls drop: the rights check before the first change still gets through.
     env.tenant.faults.add("drop", path="/v1/Person/", times=50)
     result = apply(env, plan_path, "--yes", "--allow-large-share")  # no share scan to fail first
-    assert result.exit_code == 1 and "run the same command again" in said(result)
+    assert result.exit_code == 1 and "kör samma kommando igen" in said(result)
     env.tenant.faults.clear()
     result = apply(env, plan_path, "--yes")
     assert result.exit_code == 0
@@ -524,7 +524,7 @@ def test_on_a_terminal_the_number_must_be_typed(
     plan_path = make_plan(env, tmp_path)
     monkeypatch.setattr(purge_cli, "stdin_is_terminal", lambda: True)
     result = apply(env, plan_path, input="4\n")
-    assert result.exit_code == 1 and "not confirmed" in said(result)
+    assert result.exit_code == 1 and "inte bekräftat; inget har tagits bort" in said(result)
     assert not deleted_ids(env.tenant)
     result = apply(env, plan_path, input="5\n")
     assert result.exit_code == 0, result.output

@@ -215,13 +215,15 @@ def test_config_with_secret_text_readable_by_others_warns(
     if not with_env_secrets:
         env.env = {}
     result = env.run("doctor")
-    assert "looks like it holds secrets and others can read it" in result.stderr
+    assert "verkar innehålla hemliga uppgifter och kan läsas av andra" in result.stderr
+    english = env.run("--lang", "en", "doctor").stderr
+    assert "looks like it holds secrets and others can read it" in english
     env.config_path.chmod(0o600)
-    assert "others can read it" not in env.run("doctor").stderr
+    assert "kan läsas av andra" not in env.run("doctor").stderr
 
 
 def test_config_without_secret_text_does_not_warn(sandbox_env: Callable[..., Any]) -> None:
     env = sandbox_env(SandboxTenant(persons=0, today=AS_OF))
     env.config_path.chmod(0o644)
     result = env.run("doctor")
-    assert result.exit_code == 0 and "warning" not in result.stderr
+    assert result.exit_code == 0 and "varning" not in result.stderr

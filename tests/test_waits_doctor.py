@@ -16,12 +16,14 @@ __all__ = ["smtp"]  # a fixture, used by name
 MISSING = ("Berg", "Bräcke", "Härjedalen", "Ragunda", "Strömsund", "Åre")
 
 
-def doctor(sandbox_env: Callable[..., Any], *, password: str | None = None, **notify: Any) -> Any:
+def doctor(
+    sandbox_env: Callable[..., Any], *, password: str | None = None, lang: str = "en", **notify: Any
+) -> Any:
     notify = {"transport": "smtp", **notify}
     env = sandbox_env(SandboxTenant(persons=0, today=AS_OF), notify=notify)
     if password is not None:
         env.env["TASTEGET_SMTP_PASSWORD"] = password
-    return env.run("doctor")
+    return env.run("--lang", lang, "doctor")
 
 
 def lines(result: Any, start: str) -> list[str]:
@@ -46,6 +48,24 @@ def test_smtp_answers_and_accepts_the_login_and_nothing_is_sent(
     ]
     assert "ok    notify recipients Krokom: flyttvagledare@krokom.example" in result.stdout
     assert "ok    notify recipients region: inflytt@region.example" in result.stdout
+
+
+def test_doctor_speaks_swedish_by_default(
+    sandbox_env: Callable[..., Any], smtp: Callable[..., Smtp]
+) -> None:
+    server = smtp(login=True)
+    result = doctor(
+        sandbox_env, password=PASSWORD, smtp_port=server.port, username="tasteget", lang="sv"
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        f"ok    notify smtp: 127.0.0.1:{server.port} svarar, inloggad som 'tasteget'; "
+        "ingen e-post har skickats"
+    ) in result.stdout
+    assert "obs   notify recipients Berg: ingen i [notify.recipients]: listan skickas inte" in (
+        result.stdout
+    )
+    assert "ok    inloggning: " in result.stdout
 
 
 def test_smtp_down_fails(sandbox_env: Callable[..., Any]) -> None:

@@ -162,7 +162,9 @@ def test_bad_since_is_one_line_exit_2(long_waits: tuple[Any, dict[str, int]]) ->
     env, _ = long_waits
     result = env.run("overdue", "--since", "2024-13-01")
     assert result.exit_code == 2
-    assert result.stderr == "tasteget: --since: found '2024-13-01', expected a date as YYYY-MM-DD\n"
+    assert result.stderr == (
+        "tasteget: --since: '2024-13-01' är inget datum; ange ett datum som ÅÅÅÅ-MM-DD\n"
+    )
 
 
 def test_config_since_as_a_toml_date_and_bad_values(tmp_path: Any) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses as dc
 import os
-import re
 import stat
 import tomllib
 import unicodedata
@@ -24,9 +23,11 @@ import platformdirs
 from . import KOMMUNER
 from . import config_values as values
 from .config_keys import check_known_keys, retired_warnings
+from .config_toml import toml_error
 from .config_values import NotifySettings as NotifySettings
 from .errors import ConfigError
 from .files import POSIX_PERMISSIONS
+from .i18n import N_, _
 from .secrets_file import HEADER_SECRETS, check_header_secret, read_secrets_file
 from .workdays import DUE_WORKING_DAYS
 
@@ -140,7 +141,8 @@ class Secrets:
     def require(self, name: str, why: str) -> str:
         value = self.get(name)
         if not value:
-            raise ConfigError(f"{name} is not set in the environment; {why} needs it")
+            text = _("{name} is not set in the environment; {why} needs it")
+            raise ConfigError(text.format(name=name, why=why))
         return value
 
     def all_values(self) -> list[str]:
@@ -198,17 +200,22 @@ class _Reader:
         self.prefix = prefix
 
     def where(self, key: str) -> str:
-        name = str(self.path) if self.path else "config"
+        name = str(self.path) if self.path else _("the config")
         return f"{name}: [{self.prefix}] {key}" if self.prefix else f"{name}: {key}"
 
     def fail(self, key: str, found: object, expected: str) -> ConfigError:
-        shown = "nothing" if found is _MISSING else f"{found!r} ({_type_name(found)})"
-        return ConfigError(f"{self.where(key)}: found {shown}, expected {expected}")
+        if found is _MISSING:
+            text = _("{where}: found nothing, expected {expected}")
+            return ConfigError(text.format(where=self.where(key), expected=expected))
+        kind = _(_type_name(found))
+        shown = f"{found!r} ({kind})"
+        text = _("{where}: found {shown}, expected {expected}")
+        return ConfigError(text.format(where=self.where(key), shown=shown, expected=expected))
 
     def raw(self, key: str, default: object = None, *, required: bool = False) -> Any:
         if key not in self.table:
             if required:
-                raise self.fail(key, _MISSING, "a value (the key is required)")
+                raise self.fail(key, _MISSING, _("a value (the key is required)"))
             return default
         return self.table[key]
 
@@ -216,11 +223,11 @@ class _Reader:
         value = self.raw(key, default, required=required)
         if value is None or isinstance(value, str):
             return value or default
-        raise self.fail(key, value, "a string")
+        raise self.fail(key, value, _("a string"))
 
     def integer(self, key: str, default: int, lo: int | None = None, hi: int | None = None) -> int:
         value = self.raw(key, default)
-        expected = "an integer" + _range_text(lo, hi)
+        expected = _range_text(N_("an integer"), lo, hi)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(key, value, expected)
         if (lo is not None and value < lo) or (hi is not None and value > hi):
@@ -229,7 +236,7 @@ class _Reader:
 
     def number(self, key: str, default: float, lo: float, hi: float | None = None) -> float:
         value = self.raw(key, default)
-        expected = "a number" + _range_text(lo, hi)
+        expected = _range_text(N_("a number"), lo, hi)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(key, value, expected)
         if value < lo or (hi is not None and value > hi):
@@ -239,32 +246,33 @@ class _Reader:
     def boolean(self, key: str, default: bool) -> bool:
         value = self.raw(key, default)
         if not isinstance(value, bool):
-            raise self.fail(key, value, "true or false")
+            raise self.fail(key, value, _("true or false"))
         return value
 
     def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
         value = self.raw(key, default)
         if not isinstance(value, str) or value not in choices:
-            raise self.fail(key, value, "one of " + ", ".join(choices))
+            raise self.fail(key, value, _("one of {choices}").format(choices=", ".join(choices)))
         return value
 
     def strings(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
         value = self.raw(key, list(default))
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(key, value, "a list of strings")
+            raise self.fail(key, value, _("a list of strings"))
         return tuple(value)
 
     def kinds(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
         value = self.strings(key, default)
         for kind in value:
             if kind not in ACTIVITY_KINDS:
-                raise self.fail(key, kind, "activity kinds among " + ", ".join(ACTIVITY_KINDS))
+                among = _("activity kinds among {kinds}").format(kinds=", ".join(ACTIVITY_KINDS))
+                raise self.fail(key, kind, among)
         return value
 
     def table_of(self, key: str) -> _Reader:
         value = self.raw(key, {})
         if not isinstance(value, dict):
-            raise self.fail(key, value, "a table")
+            raise self.fail(key, value, _("a table"))
         prefix = f"{self.prefix}.{key}" if self.prefix else key
         return _Reader(self.path, value, prefix)
 
@@ -275,9 +283,10 @@ class _Reader:
         out: dict[str, int] = {}
         for name, value in sub.table.items():
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise sub.fail(name, value, "a positive list item id")
+                raise sub.fail(name, value, _("a positive list item id"))
             if (other := next((n for n, v in out.items() if v == value), None)) is not None:
-                raise sub.fail(name, value, f"an id of its own (it is already the id of {other})")
+                own = _("an id of its own (it is already the id of {other})").format(other=other)
+                raise sub.fail(name, value, own)
             out[name] = value
         return out
 
@@ -295,21 +304,22 @@ _MISSING = _Missing()
 
 def _type_name(value: object) -> str:
     return {
-        bool: "boolean",
-        int: "integer",
-        float: "number",
-        str: "string",
-        list: "list",
-        dict: "table",
+        bool: N_("boolean"),
+        int: N_("integer"),
+        float: N_("number"),
+        str: N_("string"),
+        list: N_("list"),
+        dict: N_("table"),
     }.get(type(value), type(value).__name__)
 
 
-def _range_text(lo: float | None, hi: float | None) -> str:
+def _range_text(kind: str, lo: float | None, hi: float | None) -> str:
+    """'an integer from 1 to 60' (`kind` marked with N_)."""
     if lo is not None and hi is not None:
-        return f" from {lo} to {hi}"
+        return _("{kind} from {lo} to {hi}").format(kind=_(kind), lo=lo, hi=hi)
     if lo is not None:
-        return f" of at least {lo}"
-    return ""
+        return _("{kind} of at least {lo}").format(kind=_(kind), lo=lo)
+    return _(kind)
 
 
 def kommun_name(name: str) -> str | None:
@@ -332,9 +342,9 @@ def _superoffice(root: _Reader) -> SuperOfficeSettings:
     auth = so.choice("auth", d.auth, AUTH_MODES)
     # A personal login learns the WebAPI address from its id_token, so it needs neither.
     if not api_url and not tenant and auth != "user":
-        raise so.fail("api_url", _MISSING, "api_url, or tenant (and environment) to resolve it")
+        raise so.fail("api_url", _MISSING, _("api_url, or tenant (and environment) to resolve it"))
     if api_url and not api_url.rstrip("/").endswith("/api"):
-        raise so.fail("api_url", api_url, "the tenant's API root ending in /api")
+        raise so.fail("api_url", api_url, _("the tenant's API root ending in /api"))
     web_url = values.web_url(so, "web_url")
     return SuperOfficeSettings(
         api_url=api_url.rstrip("/") if api_url else None,
@@ -361,11 +371,12 @@ def _kommuner(root: _Reader) -> dict[str, int]:
     for name, item_id in raw.items():
         canonical = kommun_name(name)
         if canonical is None:
-            raise sub.fail(name, name, "one of the eight municipalities: " + ", ".join(KOMMUNER))
+            eight = _("one of the eight municipalities: {names}").format(names=", ".join(KOMMUNER))
+            raise sub.fail(name, name, eight)
         out[canonical] = item_id
     missing = [k for k in KOMMUNER if k not in out]
     if missing:
-        raise sub.fail(missing[0], _MISSING, "an interest (persint) id for every municipality")
+        raise sub.fail(missing[0], _MISSING, _("an interest (persint) id for every municipality"))
     return {k: out[k] for k in KOMMUNER}
 
 
@@ -373,11 +384,11 @@ def _move_status(root: _Reader) -> MoveStatusSettings:
     ms = root.table_of("move_status")
     values = ms.ids("values")
     if not values:
-        raise ms.fail("values", _MISSING, "a table of status key -> list item id")
+        raise ms.fail("values", _MISSING, _("a table of status key -> list item id"))
     moved_to = ms.ids("moved_to_values")
     for name in moved_to:
         if kommun_name(name) is None:
-            raise ms.table_of("moved_to_values").fail(name, name, "a municipality name")
+            raise ms.table_of("moved_to_values").fail(name, name, _("a municipality name"))
     return MoveStatusSettings(
         field=ms.string("field", MoveStatusSettings.field),
         values=values,
@@ -399,7 +410,9 @@ def _first_response(root: _Reader) -> FirstResponseSettings:
     kinds = fr.kinds("activity_kinds", d.activity_kinds)
     for kind in kinds:
         if kind in NEVER_A_RESPONSE:
-            expected = f"kinds that can be a first response ({kind} is a mass mailing)"
+            expected = _("kinds that can be a first response ({kind} is a mass mailing)").format(
+                kind=kind
+            )
             raise fr.fail("activity_kinds", kind, expected)
     return FirstResponseSettings(
         working_days=fr.integer("working_days", d.working_days, 1, 60),
@@ -419,7 +432,7 @@ def _purge(root: _Reader) -> PurgeSettings:
     if interest is not None and (
         isinstance(interest, bool) or not isinstance(interest, int) or interest <= 0
     ):
-        raise pu.fail("newsletter_interest", interest, "a positive interest (persint) id")
+        raise pu.fail("newsletter_interest", interest, _("a positive interest (persint) id"))
     return PurgeSettings(
         inactive_years=pu.integer("inactive_years", d.inactive_years, 1, 50),
         activity_kinds=pu.kinds("activity_kinds", d.activity_kinds),
@@ -441,7 +454,7 @@ def _notify(root: _Reader) -> NotifySettings:
     for name, addresses in values.addresses(rec).items():
         canonical = "region" if name.casefold() == "region" else kommun_name(name)
         if canonical is None:
-            raise rec.fail(name, name, "a municipality name or 'region'")
+            raise rec.fail(name, name, _("a municipality name or 'region'"))
         recipients[canonical] = addresses
     return NotifySettings(
         due_soon_days=no.integer("due_soon_days", d.due_soon_days, 0, 60),
@@ -510,33 +523,22 @@ def load_config(path: Path) -> Config:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(
-            f"{path}: no config file there; copy config.example.toml, or pass --config, "
+        text = _(
+            "{path}: no config file there; copy config.example.toml, or pass --config, "
             "or try the built-in tenant with --sandbox"
-        ) from None
+        )
+        raise ConfigError(text.format(path=path)) from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
+        text = _("{path}: cannot read the config file ({reason})")
+        raise ConfigError(text.format(path=path, reason=exc.strerror)) from None
     try:
         document = tomllib.loads(data.decode("utf-8-sig"))  # Notepad writes a BOM
     except UnicodeDecodeError:
-        raise ConfigError(f"{path}: the config file is not UTF-8 text") from None
+        text = _("{path}: the config file is not UTF-8 text")
+        raise ConfigError(text.format(path=path)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}{_toml_hint(data, exc)}") from None
+        raise ConfigError(toml_error(path, data, exc)) from None
     return parse_config(document, path)
-
-
-def _toml_hint(data: bytes, exc: tomllib.TOMLDecodeError) -> str:
-    """The common mistake behind a TOML error: an unquoted key with å, ä or ö."""
-    match = re.search(r"line (\d+)", str(exc))
-    if not match:
-        return ""
-    lines = data.decode("utf-8", "replace").splitlines()
-    number = int(match.group(1))
-    line = lines[number - 1] if 0 < number <= len(lines) else ""
-    key = line.split("=", 1)[0].strip()
-    if key and not key.isascii() and not key.startswith(('"', "'")):
-        return f'; a name like {key} must be quoted: "{key}" = ...'
-    return ""
 
 
 # ---------------------------------------------------------------- secrets

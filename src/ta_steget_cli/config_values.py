@@ -14,6 +14,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from .i18n import _
+
 
 @dataclass(frozen=True)
 class NotifySettings:
@@ -59,7 +61,7 @@ def id_list(reader: _Reader, key: str) -> tuple[int, ...]:
     """A list of positive list item ids."""
     value = reader.raw(key, [])
     if not isinstance(value, list) or any(_not_id(v) for v in value):
-        raise reader.fail(key, value, "a list of positive list item ids")
+        raise reader.fail(key, value, _("a list of positive list item ids"))
     return tuple(value)
 
 
@@ -71,7 +73,7 @@ def day(reader: _Reader, key: str, default: date) -> date:
     try:
         return date.fromisoformat(value)
     except (TypeError, ValueError):
-        raise reader.fail(key, value, "a date as YYYY-MM-DD") from None
+        raise reader.fail(key, value, _("a date as YYYY-MM-DD")) from None
 
 
 def day_strings(reader: _Reader, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -81,7 +83,7 @@ def day_strings(reader: _Reader, key: str, default: tuple[str, ...]) -> tuple[st
         try:
             date.fromisoformat(text)
         except ValueError:
-            raise reader.fail(key, text, "dates as YYYY-MM-DD") from None
+            raise reader.fail(key, text, _("dates as YYYY-MM-DD")) from None
     return found
 
 
@@ -90,7 +92,7 @@ def addresses(table: _Reader) -> dict[str, tuple[str, ...]]:
     out = {name: table.strings(name, ()) for name in table.table}
     for name, found in out.items():
         for address in (a for a in found if not is_mail_address(a)):
-            raise table.fail(name, address, "e-mail addresses")
+            raise table.fail(name, address, _("e-mail addresses"))
     return out
 
 
@@ -103,7 +105,7 @@ def is_mail_address(text: str) -> bool:
 def mail_address(reader: _Reader, key: str) -> str | None:
     value = reader.string(key)
     if value is not None and not is_mail_address(value):
-        raise reader.fail(key, value, "an e-mail address")
+        raise reader.fail(key, value, _("an e-mail address"))
     return str(value) if value is not None else None
 
 
@@ -111,7 +113,9 @@ def retired_warnings(root: _Reader) -> tuple[str, ...]:
     """A line per retired key in the document, naming its replacement."""
     found = [(root.table_of(table), key, new) for table, key, new in RETIRED_KEYS]
     return tuple(
-        f"warning: {section.where(key)} is retired; use [{section.prefix}] {new} instead"
+        _("warning: {where} is retired; use [{table}] {new} instead").format(
+            where=section.where(key), table=section.prefix, new=new
+        )
         for section, key, new in found
         if key in section.table
     )
@@ -123,7 +127,7 @@ def web_url(reader: _Reader, key: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value.startswith(("https://", "http://")):
-        raise reader.fail(key, value, "the web client's address, https://.../default.aspx")
+        raise reader.fail(key, value, _("the web client's address, https://.../default.aspx"))
     return value
 
 
@@ -133,7 +137,7 @@ def retired_lookback(first_response: _Reader) -> int | None:
         return None
     value = first_response.raw("lookback_days")
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 3660:
-        raise first_response.fail("lookback_days", value, "an integer from 1 to 3660")
+        raise first_response.fail("lookback_days", value, _("an integer from 1 to 3660"))
     return value
 
 

@@ -56,10 +56,12 @@ def connection_checks(source: DoctorSource, roles: tuple[str, ...] = ()) -> Iter
     def state() -> str:
         found = source.tenant_state()
         if found is None:
-            return f"api_url {source.api_url} (configured directly)"
-        return f"{found.context} is {found.state}, API at {found.api}"
+            return _("api_url {url} (configured directly)").format(url=source.api_url)
+        return _("{context} is {state}, API at {api}").format(
+            context=found.context, state=found.state, api=found.api
+        )
 
-    yield _attempt("tenant", state)
+    yield _attempt(_("tenant"), state)
 
     def principal() -> str:
         who = source.principal()
@@ -74,30 +76,32 @@ def connection_checks(source: DoctorSource, roles: tuple[str, ...] = ()) -> Iter
             delete=yes if who.may_delete(roles) else no,
         )
 
-    yield _attempt("credentials", principal)
+    yield _attempt(_("credentials"), principal)
 
 
 def interest_checks(source: DoctorSource, config: Config) -> Iterator[Check]:
     try:
         interests = _live_ids(source.mdo_list("persint"))
     except TastegetError as exc:
-        yield Check("interests", False, str(exc))
+        yield Check(_("interests"), False, str(exc))
         return
-    wanted = [(f"interest {name}", item_id) for name, item_id in config.kommuner.items()]
+    interest = _("interest {name}")
+    wanted = [(interest.format(name=name), item_id) for name, item_id in config.kommuner.items()]
     if config.purge.newsletter_interest:
-        wanted.append(("interest newsletter", config.purge.newsletter_interest))
+        wanted.append((_("interest newsletter"), config.purge.newsletter_interest))
     for name, item_id in wanted:
         if item_id in interests:
             yield Check(name, True, f"persint {item_id} ({interests[item_id]})")
         else:
-            yield Check(name, False, f"persint {item_id} does not exist or is deleted")
+            missing = _("persint {id} does not exist or is deleted").format(id=item_id)
+            yield Check(name, False, missing)
 
 
 def udef_checks(source: DoctorSource, config: Config) -> Iterator[Check]:
     try:
         layout = {str(u.get("ProgId")): u for u in source.udef_layout()}
     except TastegetError as exc:
-        yield Check("user-defined fields", False, str(exc))
+        yield Check(_("user-defined fields"), False, str(exc))
         return
     ms, pc = config.move_status, config.preferred_contact
     fields: list[tuple[str, str | None, dict[str, int]]] = [
@@ -111,7 +115,8 @@ def udef_checks(source: DoctorSource, config: Config) -> Iterator[Check]:
             continue
         udef = layout.get(prog_id)
         if udef is None:
-            yield Check(key, False, f"no published person field with ProgId {prog_id}")
+            absent = _("no published person field with ProgId {prog_id}").format(prog_id=prog_id)
+            yield Check(key, False, absent)
             continue
         yield Check(key, True, f"{prog_id} ({udef.get('FieldLabel', '')})")
         yield from list_item_checks(source, key, udef, values)
@@ -124,18 +129,21 @@ def list_item_checks(
         return
     list_id = int(udef.get("UDListDefinitionId") or 0)
     if not list_id:
-        yield Check(key, False, f"{udef.get('ProgId')} is not a list field")
+        no_list = _("{prog_id} is not a list field").format(prog_id=udef.get("ProgId"))
+        yield Check(key, False, no_list)
         return
     try:
         items = _live_ids(source.list_items(list_id))
     except TastegetError as exc:
-        yield Check(f"{key} items", False, str(exc))
+        yield Check(_("{key} items").format(key=key), False, str(exc))
         return
     for name, item_id in values.items():
         if item_id in items:
-            yield Check(f"{key} {name}", True, f"list item {item_id} ({items[item_id]})")
+            found = _("list item {id} ({name})").format(id=item_id, name=items[item_id])
+            yield Check(f"{key} {name}", True, found)
         else:
-            yield Check(f"{key} {name}", False, f"list item {item_id} is not in list {list_id}")
+            absent = _("list item {id} is not in list {list}").format(id=item_id, list=list_id)
+            yield Check(f"{key} {name}", False, absent)
 
 
 def run_checks(source: DoctorSource, config: Config) -> list[Check]:

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from . import mail
 from .config import NotifySettings
 from .doctor import Check
+from .i18n import _
 
 REGION = mail.REGION
 
@@ -26,18 +27,21 @@ def mail_checks(
 
 def section_checks(settings: NotifySettings, password: str | None) -> Iterator[Check]:
     if not settings.sender:
-        yield Check("notify from", False, "[notify] from is not set: the sender address", 2)
+        yield Check("notify from", False, _("[notify] from is not set: the sender address"), 2)
     else:
         yield Check("notify from", True, settings.sender)
     if settings.transport == "outbox":
-        yield Check("notify transport", True, f"outbox: mails are written to {settings.outbox}")
+        written = _("outbox: mails are written to {folder}").format(folder=settings.outbox)
+        yield Check("notify transport", True, written)
         return
     if not settings.smtp_host:
-        yield Check("notify smtp_host", False, "[notify] smtp_host is not set", 2)
+        yield Check("notify smtp_host", False, _("[notify] smtp_host is not set"), 2)
         return
     yield Check("notify smtp_host", True, f"{settings.smtp_host}:{settings.smtp_port}")
     if settings.username and not password:
-        detail = f"TASTEGET_SMTP_PASSWORD is not set; the login as {settings.username!r} needs it"
+        detail = _("TASTEGET_SMTP_PASSWORD is not set; the login as {user} needs it").format(
+            user=repr(settings.username)
+        )
         yield Check("notify password", False, detail, 2)
 
 
@@ -45,14 +49,14 @@ def recipient_checks(settings: NotifySettings, kommuner: Iterable[str]) -> Itera
     """A line per municipality and the region: its addresses, or a warning without any."""
     for key in (*kommuner, REGION):
         addresses = settings.recipients.get(key, ())
-        name = f"notify recipients {key}"
+        name = f"notify recipients {key}"  # the config's own words: [notify.recipients]
         if addresses:
             yield Check(name, True, ", ".join(addresses))
         else:
-            detail = "none in [notify.recipients]: its list is not mailed"
+            detail = _("none in [notify.recipients]: its list is not mailed")
             yield Check(name, True, detail, warning=True)
     if settings.per_guide and not settings.guides:
-        detail = "per_guide = true but [notify.guides] is empty: no guide gets a list"
+        detail = _("per_guide = true but [notify.guides] is empty: no guide gets a list")
         yield Check("notify guides", True, detail, warning=True)
 
 
@@ -61,7 +65,10 @@ def smtp_check(settings: NotifySettings, password: str | None) -> Check:
     failure = mail.check_connection(settings, password)
     if failure is None:
         where = f"{settings.smtp_host}:{settings.smtp_port}"
-        login = f", logged in as {settings.username!r}" if settings.username else ""
-        return Check("notify smtp", True, f"{where} answers{login}; no mail sent")
+        if settings.username:
+            text = _("{where} answers, logged in as {user}; no mail sent")
+        else:
+            text = _("{where} answers; no mail sent")
+        return Check("notify smtp", True, text.format(where=where, user=repr(settings.username)))
     reason, code = failure
     return Check("notify smtp", False, reason, code)

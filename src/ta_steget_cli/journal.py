@@ -230,11 +230,13 @@ def read_plan(path: Path) -> Plan:
     try:
         document = json.loads(path.expanduser().read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UsageError(f"--plan {path}: no such file") from None
+        raise UsageError(_("--plan {path}: no such file").format(path=path)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--plan {path}: cannot read it ({exc})") from None
+        text = _("--plan {path}: cannot read it ({reason})")
+        raise UsageError(text.format(path=path, reason=exc)) from None
     except json.JSONDecodeError as exc:
-        raise UsageError(f"--plan {path}: not a plan file (not JSON: {exc.msg})") from None
+        text = _("--plan {path}: not a plan file (not JSON: {reason})")
+        raise UsageError(text.format(path=path, reason=exc.msg)) from None
     try:
         if document.get("format") != PLAN_FORMAT:
             raise ValueError(f"format is not {PLAN_FORMAT}")
@@ -253,9 +255,11 @@ def read_plan(path: Path) -> Plan:
         date.fromisoformat(plan.rule["cutoff"])
         stored = str(document.get("checksum", "")).removeprefix("sha256:")
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        raise UsageError(f"--plan {path}: not a valid plan file ({exc})") from None
+        text = _("--plan {path}: not a valid plan file ({reason})")
+        raise UsageError(text.format(path=path, reason=exc)) from None
     if len({p.person_id for p in persons}) != len(persons):
-        raise UsageError(f"--plan {path}: not a valid plan file (an id appears twice)")
+        text = _("--plan {path}: not a valid plan file (an id appears twice)")
+        raise UsageError(text.format(path=path))
     actual = content_checksum(plan_content(plan))
     return replace(plan, checksum=stored, checksum_ok=stored == actual)
 
@@ -301,9 +305,10 @@ class Journal:
         try:
             self._lock.acquire()
         except filelock.Timeout:
-            raise UsageError(
-                f"{path}: another purge with this plan or journal is running; wait for it to end"
-            ) from None
+            text = _(
+                "{path}: another purge with this plan or journal is running; wait for it to end"
+            )
+            raise UsageError(text.format(path=path)) from None
         make_private(lock_path(path))  # empty, but every file in data_dir is owner-only
         try:
             self._handle = open_append_private(path)

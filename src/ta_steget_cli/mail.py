@@ -25,7 +25,7 @@ from pathlib import Path
 from .config import NotifySettings
 from .errors import ConfigError, UsageError
 from .files import write_atomically
-from .i18n import _
+from .i18n import N_, _
 from .mail_body import (
     GUIDE_PREFIX,
     REGION,
@@ -120,7 +120,7 @@ def outgoing_for(
     if not to:
         return None
     if not settings.sender:
-        raise ConfigError("[notify] from is not set; notify needs a sender address")
+        raise ConfigError(_("[notify] from is not set; notify needs a sender address"))
     message = compose(
         key,
         items,
@@ -199,21 +199,23 @@ def check_connection(
     return None
 
 
-_CONNECTION_LOST = "the SMTP connection was lost"
+_CONNECTION_LOST = N_("the SMTP connection was lost")
 
 
 def _still_connected(result: DeliveryResult) -> bool:
-    return result.ok or not (result.reason or "").startswith(_CONNECTION_LOST)
+    return result.ok or not (result.reason or "").startswith(_(_CONNECTION_LOST))
 
 
 def _check_settings(settings: NotifySettings, password: str | None) -> None:
     if not settings.smtp_host:
-        raise ConfigError("[notify] smtp_host is not set; notify needs an SMTP server to send")
+        raise ConfigError(_("[notify] smtp_host is not set; notify needs an SMTP server to send"))
     require_encrypted_login(settings)
     if settings.username and not password:
         raise ConfigError(
-            f"TASTEGET_SMTP_PASSWORD is not set in the environment; the SMTP login as "
-            f"{settings.username!r} needs it (or use notify --dry-run)"
+            _(
+                "TASTEGET_SMTP_PASSWORD is not set in the environment; the SMTP login as "
+                "{user} needs it (or use notify --dry-run)"
+            ).format(user=repr(settings.username))
         )
 
 
@@ -261,24 +263,29 @@ def _login(smtp: smtplib.SMTP, username: str, password: str) -> None:
 def _connect_reason(settings: NotifySettings, exc: BaseException) -> str:
     where = f"{settings.smtp_host}:{settings.smtp_port}"
     if isinstance(exc, smtplib.SMTPAuthenticationError):
-        return f"SMTP login as {settings.username!r} refused by {where}: {_smtp_text(exc)}"
+        text = _("SMTP login as {user} refused by {where}: {reply}")
+        return text.format(user=repr(settings.username), where=where, reply=_smtp_text(exc))
     if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return f"{where} does not offer {_unsupported(exc, settings)}; nothing was sent"
+        text = _("{where} does not offer {what}; nothing was sent")
+        return text.format(where=where, what=_unsupported(exc, settings))
     if isinstance(exc, ssl.SSLError):
-        return f"TLS with {where} failed: {_one_line(exc)}"
+        return _("TLS with {where} failed: {reason}").format(where=where, reason=_one_line(exc))
     if isinstance(exc, smtplib.SMTPResponseException):
-        return f"{where} refused the session: {_smtp_text(exc)}"
-    return f"cannot connect to SMTP server {where}: {_one_line(exc)}"
+        return _("{where} refused the session: {reply}").format(where=where, reply=_smtp_text(exc))
+    text = _("cannot connect to SMTP server {where}: {reason}")
+    return text.format(where=where, reason=_one_line(exc))
 
 
 def _unsupported(exc: smtplib.SMTPNotSupportedError, settings: NotifySettings) -> str:
     text = str(exc)
     if "STARTTLS" in text.upper():
-        return "STARTTLS (set [notify] starttls = false only for a trusted local relay)"
+        return _("STARTTLS (set [notify] starttls = false only for a trusted local relay)")
     if "PLAIN" in text.upper():
         return _one_line(exc)
     if "AUTH" in text.upper():
-        return f"SMTP AUTH, but [notify] username = {settings.username!r} is set"
+        return _("SMTP AUTH, but [notify] username = {user} is set").format(
+            user=repr(settings.username)
+        )
     return _one_line(exc)
 
 
@@ -287,7 +294,7 @@ def _deliver_one(
 ) -> DeliveryResult:
     sender = settings.sender or parseaddr(str(out.message["From"]))[1]
     if not out.recipients:
-        return DeliveryResult(out.key, False, "no recipients configured in [notify.recipients]")
+        return DeliveryResult(out.key, False, _("no recipients configured in [notify.recipients]"))
     try:
         refused = smtp.send_message(out.message, from_addr=sender, to_addrs=list(out.recipients))
     except OSError as exc:  # smtplib's exceptions are OSErrors too
@@ -295,7 +302,9 @@ def _deliver_one(
     if refused:
         # Some recipients got it; say so, since sending again would mail them twice.
         delivered = len(out.recipients) - len(refused)
-        reason = f"{_refused_text(refused)} (delivered to the other {delivered})"
+        reason = _("{refused} (delivered to the other {n})").format(
+            refused=_refused_text(refused), n=delivered
+        )
         return DeliveryResult(out.key, False, _redact(reason, password))
     return DeliveryResult(out.key, True, None)
 
@@ -306,19 +315,19 @@ def _send_failure(exc: OSError, sender: str) -> str:
         return _refused_text(exc.recipients)
     if isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code == 421:
         # The server is closing the session: smtplib has closed it; the rest cannot go.
-        return f"{_CONNECTION_LOST}: {_smtp_text(exc)}"
+        return f"{_(_CONNECTION_LOST)}: {_smtp_text(exc)}"
     if isinstance(exc, smtplib.SMTPSenderRefused):
-        return f"sender {sender} refused: {_smtp_text(exc)}"
+        return _("sender {sender} refused: {reply}").format(sender=sender, reply=_smtp_text(exc))
     if isinstance(exc, smtplib.SMTPDataError):
-        return f"message refused: {_smtp_text(exc)}"
+        return _("message refused: {reply}").format(reply=_smtp_text(exc))
     if isinstance(exc, smtplib.SMTPResponseException):
-        return f"SMTP error: {_smtp_text(exc)}"
-    return f"{_CONNECTION_LOST}: {_one_line(exc)}"
+        return _("SMTP error: {reply}").format(reply=_smtp_text(exc))
+    return f"{_(_CONNECTION_LOST)}: {_one_line(exc)}"
 
 
 def _refused_text(refused: dict[str, tuple[int, bytes]]) -> str:
     parts = [f"{address} ({code} {_decode(text)})" for address, (code, text) in refused.items()]
-    return _one_line("recipient refused: " + "; ".join(parts))
+    return _one_line(_("recipient refused: {parts}").format(parts="; ".join(parts)))
 
 
 def _smtp_text(exc: smtplib.SMTPResponseException) -> str:
@@ -395,4 +404,6 @@ def _refuse_foreign(path: Path) -> None:
             headers = BytesHeaderParser().parse(handle)
         if headers.get(AS_OF_HEADER):
             return
-    raise UsageError(f"{path} exists and was not written by tasteget notify; move it away")
+    raise UsageError(
+        _("{path} exists and was not written by tasteget notify; move it away").format(path=path)
+    )

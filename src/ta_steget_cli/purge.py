@@ -305,7 +305,8 @@ def refuse_plan(
     if reason is None and not overrides.large_share:
         reason = share_refusal(*plan_share(client, config, plan), config.purge, overrides)
     if reason:
-        raise UsageError(f"--plan {plan.path}: refused: {reason}")
+        text = _("--plan {path}: refused: {reason}")
+        raise UsageError(text.format(path=plan.path, reason=reason))
 
 
 def plan_share(client: PersonClient, config: Config, plan: Plan) -> tuple[int, int]:

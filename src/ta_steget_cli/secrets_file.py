@@ -62,14 +62,16 @@ def read_secrets_file(path: Path, names: Sequence[str]) -> dict[str, str]:
     try:
         mode = path.stat().st_mode
     except OSError:
-        raise ConfigError(f"{path}: secrets_file does not exist or cannot be read") from None
+        text = _("{path}: secrets_file does not exist or cannot be read")
+        raise ConfigError(text.format(path=path)) from None
     # Windows reports every file as 0666 (no modes; its access lists guard the profile), so the
     # check is for POSIX systems only; files.py says where privacy comes from there.
     if POSIX_PERMISSIONS and mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(
-            f"{path}: secrets_file is readable by others (mode {stat.S_IMODE(mode):o}); "
-            f"expected 600: run chmod 600 {path}"
+        text = _(
+            "{path}: secrets_file is readable by others (mode {mode}); expected 600: "
+            "run chmod 600 {path}"
         )
+        raise ConfigError(text.format(path=path, mode=f"{stat.S_IMODE(mode):o}"))
     out: dict[str, str] = {}
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         line = line.strip()
@@ -78,10 +80,8 @@ def read_secrets_file(path: Path, names: Sequence[str]) -> dict[str, str]:
         name, sep, value = line.partition("=")
         name = name.strip()
         if not sep or name not in names:
-            raise ConfigError(
-                f"{path}:{number}: found a line that is not NAME=value with NAME among "
-                + ", ".join(names)
-            )
+            text = _("{path}:{number}: found a line that is not NAME=value with NAME among {names}")
+            raise ConfigError(text.format(path=path, number=number, names=", ".join(names)))
         out[name] = _unquoted(value.strip())
     return out
 

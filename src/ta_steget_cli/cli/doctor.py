@@ -10,7 +10,7 @@ import typer
 from .. import doctor
 from ..doctor_mail import mail_checks
 from ..errors import TastegetError, UsageError
-from ..i18n import _
+from ..i18n import N_, _
 from .options import AsOfOption
 from .runtime import Runtime, as_of_or_today
 
@@ -35,10 +35,19 @@ RecordOption = Annotated[
 ]
 
 
+# The outcome of a check, in a column of its own (the probe's findings use the same words).
+OK, WARN, FAIL = N_("ok"), N_("warn"), N_("FAIL")
+
+
+def line(level: str, name: str, detail: object) -> str:
+    """One check as printed: 'ok    config: /etc/tasteget.toml'."""
+    return f"{_(level):<4}  {name}: {detail}"
+
+
 def label(check: doctor.Check) -> str:
     if not check.ok:
-        return "FAIL"
-    return "warn" if check.warning else "ok  "
+        return FAIL
+    return WARN if check.warning else OK
 
 
 def doctor_command(
@@ -52,17 +61,17 @@ def doctor_command(
     if record is not None and not probe:
         raise UsageError(_("--record: only with --probe"))
     day = as_of_or_today(as_of)
-    where = "built-in sandbox config" if runtime.sandbox else "config"
+    where = _("built-in sandbox config") if runtime.sandbox else _("config")
     try:
         config = runtime.config
     except TastegetError as exc:
-        typer.echo(f"FAIL  config: {exc}")
+        typer.echo(line(FAIL, _("config"), exc))
         raise typer.Exit(exc.exit_code) from None
-    typer.echo(f"ok    config: {config.path or where}")
+    typer.echo(line(OK, _("config"), config.path or where))
     try:
         client = runtime.client(day)
     except TastegetError as exc:
-        typer.echo(f"FAIL  credentials: {exc}")
+        typer.echo(line(FAIL, _("credentials"), exc))
         raise typer.Exit(exc.exit_code) from None
     recording = _start_recording(client) if record is not None else None
     checks = doctor.run_checks(client, config)
@@ -70,7 +79,7 @@ def doctor_command(
         password = runtime.secrets().get("TASTEGET_SMTP_PASSWORD")
         checks += mail_checks(config.notify, config.kommuner, password)
     for check in checks:
-        typer.echo(f"{label(check)}  {check.name}: {check.detail}")
+        typer.echo(line(label(check), check.name, check.detail))
     code = doctor.exit_code(checks)
     if probe and not code:
         code = _probe(client, config, day)
@@ -79,7 +88,7 @@ def doctor_command(
         written = _("{count} answers written to {file}").format(
             count=len(recording.exchanges), file=record
         )
-        typer.echo(f"ok    {_('record')}: {written}")
+        typer.echo(line(OK, _("record"), written))
     if code:
         raise typer.Exit(code)
 
@@ -90,7 +99,7 @@ def _probe(client: Any, config: Any, day: Any) -> int:
 
     findings = run_probe(client, Register(client, config, day))
     for finding in findings:
-        typer.echo(f"{finding.level:<4}  {finding.name}: {finding.detail}")
+        typer.echo(line(finding.level, finding.name, finding.detail))
     return probe_exit_code(findings)
 
 

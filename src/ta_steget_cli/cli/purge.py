@@ -30,7 +30,7 @@ from .. import journal as j
 from .. import purge as service
 from .. import undo
 from ..errors import PartialFailure, TastegetError, UsageError
-from ..i18n import _
+from ..i18n import _, ngettext
 from ..output import Column, Format, as_record, choose_format, render
 from ..workdays import today_stockholm
 from .options import AsOfOption, FormatOption, OutputOption
@@ -152,10 +152,10 @@ def purge_command(
         if on
     ]
     if len(modes) > 1:
-        raise UsageError(f"{' and '.join(modes)}: choose one of --dry-run, --plan, --undo, "
-                         "--prune-backups")  # fmt: skip
+        text = _("{options}: choose one of --dry-run, --plan, --undo, --prune-backups")
+        raise UsageError(text.format(options=", ".join(modes)))
     if plan_out is not None and modes and modes != ["--dry-run"]:
-        raise UsageError("--plan-out: only with --dry-run")
+        raise UsageError(_("--plan-out: only with --dry-run"))
     if allow_other_tenant and modes not in (["--plan"], ["--undo"]):
         raise UsageError(_("--allow-other-tenant: only with --plan or --undo"))
     if plan_out is not None and output is not None and same_file(plan_out, output):
@@ -274,23 +274,29 @@ def apply_mode(
     _envelope(err, fmt, envelope)
     if result.stopped:
         raise TastegetError(
-            f"stopped: {result.stopped}; every step so far is in the journal: "
-            "run the same command again to carry on"
+            _(
+                "stopped: {reason}; every step so far is in the journal: "
+                "run the same command again to carry on"
+            ).format(reason=result.stopped)
         )
     if result.failed:
         raise PartialFailure(
-            f"{len(result.failed)} of {result.planned} persons failed; see {result.report}"
+            ngettext(
+                "{n} of {planned} person failed; see {report}",
+                "{n} of {planned} persons failed; see {report}",
+                result.planned,
+            ).format(n=len(result.failed), planned=result.planned, report=result.report)
         )
 
 
 def confirm(runtime: Runtime, count: int, tenant: str) -> None:
     """On a terminal: type the number of persons. Without one: --yes is needed."""
     if not stdin_is_terminal():
-        raise UsageError("--plan: no terminal to confirm on; pass --yes to apply without asking")
+        raise UsageError(_("--plan: no terminal to confirm on; pass --yes to apply without asking"))
     text = WORDS[runtime.lang]["confirm"].format(n=count, tenant=tenant)
     answer = typer.prompt(text, default="", show_default=False, err=True)
     if answer.strip() != str(count):
-        raise TastegetError("not confirmed; nothing was deleted")
+        raise TastegetError(_("not confirmed; nothing was deleted"))
 
 
 def stdin_is_terminal() -> bool:
@@ -342,7 +348,7 @@ def _progress(err: Console) -> Iterator[service.Progress]:
 
 def undo_mode(runtime: Runtime, path: Path, fmt: Format | None, *, other_tenant: bool) -> None:
     if not path.is_file():
-        raise UsageError(f"--undo {path}: no such journal")
+        raise UsageError(_("--undo {path}: no such journal").format(path=path))
     runtime.require_delete("purge --undo")
     result = undo.undo_journal(runtime.client(), path, other_tenant=other_tenant)
     _repaired(runtime.err, result.repaired)
@@ -363,7 +369,11 @@ def undo_mode(runtime: Runtime, path: Path, fmt: Format | None, *, other_tenant:
         )
     if result.failed:
         raise PartialFailure(
-            f"{len(result.failed)} persons could not be brought back (listed above)"
+            ngettext(
+                "{n} person could not be brought back (listed above)",
+                "{n} persons could not be brought back (listed above)",
+                len(result.failed),
+            ).format(n=len(result.failed))
         )
 
 

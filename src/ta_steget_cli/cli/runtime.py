@@ -101,7 +101,8 @@ class Runtime:
         # Whether the environment holds secrets says nothing about the file: a ticket or a
         # password written into it is exposed whatever the environment holds.
         if group_or_world_readable(path) and _holds_secret_text(path):
-            self.err.print(f"warning: {path} looks like it holds secrets and others can read it")
+            text = _("warning: {path} looks like it holds secrets and others can read it")
+            self.err.print(text.format(path=path), markup=False)
         return config
 
     @property
@@ -214,7 +215,8 @@ class Runtime:
         canonical = kommun_name(name)
         if canonical is None or canonical not in self.config.kommuner:
             valid = ", ".join([*self.config.kommuner, *([also] if also else [])])
-            raise UsageError(f"{option}: unknown municipality {name!r}; expected one of {valid}")
+            text = _("{option}: unknown municipality {name}; expected one of {valid}")
+            raise UsageError(text.format(option=option, name=repr(name), valid=valid))
         return canonical
 
     def close(self) -> None:
@@ -248,7 +250,8 @@ def parse_day(value: str | None, option: str = "--as-of") -> date | None:
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        raise UsageError(f"{option}: found {value!r}, expected a date as YYYY-MM-DD") from None
+        text = _("{option}: found {value}, expected a date as YYYY-MM-DD")
+        raise UsageError(text.format(option=option, value=repr(value))) from None
     if not day_in_range(day):
         raise UsageError(
             _("{option}: found {value}, expected a date from {first} to {last}").format(
