@@ -189,9 +189,9 @@ def test_cli_reports_config_errors_in_one_line(tmp_path: Path, cli) -> None:
     path = write(tmp_path, document)
     result = cli("--config", str(path), "doctor")
     assert result.exit_code == 2
-    assert "[superoffice] auth: värdet 'password' (text) går inte att använda; ange något av user" in (
-        result.output
-    )
+    assert (
+        "[superoffice] auth: värdet 'password' (text) går inte att använda; ange något av user"
+    ) in result.output
     assert "Traceback" not in result.output
     assert isinstance(result.exception, SystemExit)
 

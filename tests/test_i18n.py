@@ -120,7 +120,11 @@ CLICK_ERRORS = [
         "ogiltigt värde för --format / -f: 'xml' är inte något av",
         "invalid value for --format / -f: 'xml' is not one of",
     ),
-    (("--lang", "de", "overdue"), "'de' går inte att använda; ange sv eller en", "found 'de', expected sv"),
+    (
+        ("--lang", "de", "overdue"),
+        "'de' går inte att använda; ange sv eller en",
+        "found 'de', expected sv",
+    ),
 ]
 
 

@@ -190,7 +190,7 @@ def test_plain_http_is_refused_except_for_loopback(
     env.config_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = env.run("overdue", "--all", "--as-of", AS_OF.isoformat(), "--format", "json")
     assert result.exit_code == 2, result.output
-    assert "plain http" in result.stderr and result.stdout == ""
+    assert "okrypterad http" in result.stderr and result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1
 
 

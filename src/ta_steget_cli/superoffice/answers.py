@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from ..errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
+from ..i18n import _
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
@@ -89,7 +90,8 @@ def classify(
             return Verdict(Action.DONE, "ok", body=response.json())
         except ValueError:
             # A 2xx whose body does not parse was cut off on the way: ask again.
-            return Verdict(Action.RETRY, f"{_status_text(status)} with an unreadable body")
+            reason = _("{status} with an unreadable body").format(status=_status_text(status))
+            return Verdict(Action.RETRY, reason)
     if status in RETRY_STATUSES:
         return Verdict(Action.RETRY, _status_text(status), retry_after=_retry_after(response, now))
     if status == 401:
@@ -103,7 +105,9 @@ def _error_for(response: httpx.Response, method: str, shown: str) -> ApiError:
     status = response.status_code
     message, error_type = _error_message(response)
     where = f"{method} {shown}"
-    said = f"SuperOffice answered {_status_text(status)} on {where}"
+    said = _("SuperOffice answered {status} on {call}").format(
+        status=_status_text(status), call=where
+    )
     text = f"{said}: {message}" if message else said
     kind: type[ApiError] = ApiError
     if status == 400:

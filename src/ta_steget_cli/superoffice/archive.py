@@ -123,7 +123,8 @@ class Paginator:
         absolute = urljoin(api_url + "/", link)
         # A nextLink must stay on the tenant's host: the ticket goes with it.
         if urlsplit(absolute).netloc != urlsplit(api_url).netloc:
-            raise ApiError(f"SuperOffice's odata.nextLink points to another host: {absolute}")
+            text = _("SuperOffice's odata.nextLink points to another host: {url}")
+            raise ApiError(text.format(url=absolute))
         return absolute
 
     # -- id chunking

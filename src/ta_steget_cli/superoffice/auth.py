@@ -227,7 +227,7 @@ class SystemUserAuth(SuperOfficeAuth):
     def _login(self) -> str:
         """Logs the system user in; answers the ticket from the validated JWT."""
         if not self.settings.tenant:
-            raise ConfigError("auth = system_user needs [superoffice] tenant (the Cust id)")
+            raise ConfigError(_("auth = system_user needs [superoffice] tenant (the Cust id)"))
         payload = {
             "SignedSystemToken": self._signed_system_token(),
             "ApplicationToken": self._app_token(),
@@ -237,10 +237,11 @@ class SystemUserAuth(SuperOfficeAuth):
         body = self._host.call_login("POST", LOGIN_PATH, "login:authenticate", payload)
         if not isinstance(body, dict) or not body.get("IsSuccessful"):
             reason = body.get("ErrorMessage") if isinstance(body, dict) else None
+            said = f": {' '.join(str(reason).split())}" if reason else ""
             raise AuthError(
-                "SuperOffice refused the system user login"
-                + (f": {' '.join(str(reason).split())}" if reason else "")
-                + f"; check {self.hint}"
+                _("SuperOffice refused the system user login{said}; check {hint}").format(
+                    said=said, hint=self.hint
+                )
             )
         return self._ticket_from_jwt(str(body.get("Token") or ""))
 
@@ -261,16 +262,17 @@ class SystemUserAuth(SuperOfficeAuth):
                 },
             )
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
-            raise AuthError(f"SuperOffice's login token did not validate ({exc})") from None
+            text = _("SuperOffice's login token did not validate ({reason})")
+            raise AuthError(text.format(reason=exc)) from None
         # Times are checked against the injected clock, so tests and the sandbox agree on "now".
         exp = claims.get("exp")
         if not isinstance(exp, int | float):
-            raise AuthError("SuperOffice's login token has no valid expiry")
+            raise AuthError(_("SuperOffice's login token has no valid expiry"))
         if self._utcnow().timestamp() > exp + JWT_LEEWAY_SECONDS:
-            raise AuthError("SuperOffice's login token has expired; check this machine's clock")
+            raise AuthError(_("SuperOffice's login token has expired; check this machine's clock"))
         ticket = claims.get(TICKET_CLAIM)
         if not isinstance(ticket, str) or not ticket:
-            raise AuthError("SuperOffice's login token holds no ticket")
+            raise AuthError(_("SuperOffice's login token holds no ticket"))
         return ticket
 
 
@@ -345,12 +347,14 @@ def auth_for(
         return SystemUserAuth(settings, secrets, host, utcnow)
     if settings.auth == UserAuth.mode:
         if logins is None:
-            raise ConfigError("auth = user needs [superoffice] client_id (the native app's id)")
+            raise ConfigError(_("auth = user needs [superoffice] client_id (the native app's id)"))
         return UserAuth(secrets, *logins)
     cls = AUTH_CLASSES.get(settings.auth)
     if cls is None:
         raise ConfigError(
-            f"[superoffice] auth = {settings.auth!r} is not one of {', '.join(AUTH_CLASSES)}"
+            _("[superoffice] auth = {auth} is not one of {modes}").format(
+                auth=repr(settings.auth), modes=", ".join(AUTH_CLASSES)
+            )
         )
     return cls(secrets)
 
@@ -359,15 +363,13 @@ def _load_private_key(path: Path) -> rsa.RSAPrivateKey:
     try:
         pem = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(
-            f"TASTEGET_PRIVATE_KEY_FILE {path}: cannot read it ({exc.strerror})"
-        ) from None
+        text = _("TASTEGET_PRIVATE_KEY_FILE {path}: cannot read it ({reason})")
+        raise ConfigError(text.format(path=path, reason=exc.strerror)) from None
     try:
         key = serialization.load_pem_private_key(pem, password=None)
     except (ValueError, TypeError):
-        raise ConfigError(
-            f"TASTEGET_PRIVATE_KEY_FILE {path}: not an unencrypted PEM private key"
-        ) from None
+        text = _("TASTEGET_PRIVATE_KEY_FILE {path}: not an unencrypted PEM private key")
+        raise ConfigError(text.format(path=path)) from None
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise ConfigError(f"TASTEGET_PRIVATE_KEY_FILE {path}: not an RSA key")
+        raise ConfigError(_("TASTEGET_PRIVATE_KEY_FILE {path}: not an RSA key").format(path=path))
     return key

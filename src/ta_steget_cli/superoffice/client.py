@@ -30,12 +30,14 @@ from ..errors import (
     TenantUnavailable,
     TransientError,
 )
+from ..i18n import _
 from ..models import Session
 from ..rights import ADMIN_RIGHT, Principal
 from .answers import Action, Verdict, classify
 from .archive import Paginator
 from .auth import SessionKeeper, SuperOfficeAuth, UserAuth, auth_for
 from .extras import ClientExtras
+from .messages import gave_up, misdirected, tenant_down, tenant_unknown
 from .network import loopback_without_proxy
 from .observe import ReadObserver, observed
 from .oidc import OidcClient, browser_login
@@ -163,7 +165,7 @@ class SuperOfficeClient(ClientExtras):
         if settings.api_url:
             check_url(settings.api_url, "api_url", self._any_url)
         elif not settings.tenant and settings.auth != UserAuth.mode:
-            raise ConfigError("[superoffice] needs api_url, or tenant to resolve it")
+            raise ConfigError(_("[superoffice] needs api_url, or tenant to resolve it"))
 
     def _oidc_client(
         self, transport: httpx.BaseTransport | None, logins: SessionKeeper | None
@@ -173,7 +175,7 @@ class SuperOfficeClient(ClientExtras):
         if self.settings.auth != UserAuth.mode or logins is None:
             return None
         if not self.settings.client_id:
-            raise ConfigError("auth = user needs [superoffice] client_id (the native app's id)")
+            raise ConfigError(_("auth = user needs [superoffice] client_id (the native app's id)"))
         http = httpx.Client(
             transport=transport,
             mounts=None if transport is not None else loopback_without_proxy(),
@@ -246,8 +248,9 @@ class SuperOfficeClient(ClientExtras):
     def _personal_login(self) -> tuple[OidcClient, SessionKeeper]:
         if self._oidc is None or self._keeper is None:
             raise ConfigError(
-                f'tasteget login needs [superoffice] auth = "user" (found {self.settings.auth!r})'
-                " and client_id"
+                _(
+                    'tasteget login needs [superoffice] auth = "user" (found {auth}) and client_id'
+                ).format(auth=repr(self.settings.auth))
             )
         return self._oidc, self._keeper
 
@@ -267,10 +270,7 @@ class SuperOfficeClient(ClientExtras):
             self._state = self._fetch_state()
         state = self._state
         if not state.usable:
-            raise TenantUnavailable(
-                f"tenant {state.context} is {state.state}; SuperOffice maintenance is "
-                "Saturday 20:00-Sunday 06:00 CET and nightly 01-03; try again later"
-            )
+            raise TenantUnavailable(tenant_down(state.context, state.state))
         return state
 
     def _fetch_state(self) -> TenantState:
@@ -280,10 +280,7 @@ class SuperOfficeClient(ClientExtras):
             shown = f"/api/state/{tenant}"
             body = self._call(ApiRequest("GET", shown, "state:get", url=url, api=False))
         except NotFound:
-            raise ConfigError(
-                f"tenant {tenant} is unknown at {self.login_base}: check [superoffice] tenant "
-                "and environment"
-            ) from None
+            raise ConfigError(tenant_unknown(tenant, self.login_base)) from None
         return parse_state(body, tenant, self._any_url)
 
     # -- the one place that sends
@@ -318,9 +315,7 @@ class SuperOfficeClient(ClientExtras):
                     self._resolved_state(force=True)
                     continue
                 raise ApiError(
-                    f"SuperOffice answered 421 Misdirected Request on {method} {shown}: "
-                    "api_url names a login host, not the tenant's API host; "
-                    "configure tenant instead, so it is resolved via /api/state",
+                    misdirected(f"{method} {shown}"),
                     status=421,
                     method=method,
                     path=shown,
@@ -348,7 +343,8 @@ class SuperOfficeClient(ClientExtras):
             )
         except httpx.TransportError as exc:
             self._log(exchange, type(exc).__name__)
-            return Verdict(Action.RETRY, f"{type(exc).__name__} (connection failed or dropped)")
+            reason = _("{error} (connection failed or dropped)").format(error=type(exc).__name__)
+            return Verdict(Action.RETRY, reason)
         if self.recorder is not None:
             self.recorder(request, response.request.url.path, response)
         return classify(
@@ -378,8 +374,9 @@ class SuperOfficeClient(ClientExtras):
 
     def _auth_failed(self, method: str, shown: str) -> AuthError:
         return AuthError(
-            f"SuperOffice did not accept the credentials (auth = {self.settings.auth}) "
-            f"on {method} {shown}: check {self._auth.hint}"
+            _(
+                "SuperOffice did not accept the credentials (auth = {auth}) on {call}: check {hint}"
+            ).format(auth=self.settings.auth, call=f"{method} {shown}", hint=self._auth.hint)
         )
 
     def _wait_before_retry(
@@ -393,10 +390,8 @@ class SuperOfficeClient(ClientExtras):
             retries_done >= self.settings.max_retries
             or spent + wait > self.settings.max_retry_seconds
         ):
-            tries = "try" if attempt == 1 else "tries"
             raise TransientError(
-                f"SuperOffice did not answer {method} {shown} after {attempt} {tries} "
-                f"in {spent:.0f} s (last: {verdict.reason}); try again later",
+                gave_up(f"{method} {shown}", attempt, spent, verdict.reason),
                 method=method,
                 path=shown,
             )
@@ -520,7 +515,7 @@ class SuperOfficeClient(ClientExtras):
             return body
         if isinstance(body, str) and body.lower() in ("true", "false"):
             return body.lower() == "true"
-        raise ApiError(f"SuperOffice's answer to {shown} is not true or false")
+        raise ApiError(_("SuperOffice's answer to {call} is not true or false").format(call=shown))
 
     # -- reference lists
 
@@ -548,7 +543,7 @@ class SuperOfficeClient(ClientExtras):
         except (BadRequest, NotFound):
             return None
         if not isinstance(body, list):
-            raise ApiError(f"SuperOffice's answer to {shown} is not a list")
+            raise ApiError(_("SuperOffice's answer to {call} is not a list").format(call=shown))
         return tuple(str(right) for right in body)
 
     def principal(self) -> Principal:
@@ -580,7 +575,7 @@ class SuperOfficeClient(ClientExtras):
 
 def _expect_dict(body: Any, shown: str) -> dict[str, Any]:
     if not isinstance(body, dict):
-        raise ApiError(f"SuperOffice's answer to {shown} is not an object")
+        raise ApiError(_("SuperOffice's answer to {call} is not an object").format(call=shown))
     return body
 
 
@@ -588,5 +583,5 @@ def _expect_list(body: Any, shown: str) -> list[dict[str, Any]]:
     if isinstance(body, dict) and isinstance(body.get("value"), list):
         body = body["value"]
     if not isinstance(body, list):
-        raise ApiError(f"SuperOffice's answer to {shown} is not a list")
+        raise ApiError(_("SuperOffice's answer to {call} is not a list").format(call=shown))
     return body

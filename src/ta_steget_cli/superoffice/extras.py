@@ -10,6 +10,7 @@ from typing import Any
 
 from ..config import SuperOfficeSettings
 from ..errors import ApiError
+from ..i18n import _
 from .archive import PostRefused, archive_params
 from .requests import ApiRequest, rows_body, unmodified_since
 
@@ -88,7 +89,7 @@ class ClientExtras:
         headers = unmodified_since(if_unmodified_since)
         body = self._call(ApiRequest("PUT", shown, "person:put", json_body=entity, headers=headers))
         if not isinstance(body, dict):
-            raise ApiError(f"SuperOffice's answer to {shown} is not an object")
+            raise ApiError(_("SuperOffice's answer to {call} is not an object").format(call=shown))
         return body
 
     def write_custom_fields(

@@ -85,17 +85,17 @@ class OidcClient:
             raise AuthError(text.format(why=why))
         access = body.get("access_token")
         if not isinstance(access, str) or not access:
-            raise AuthError("SuperOffice's token answer holds no access token")
+            raise AuthError(_("SuperOffice's token answer holds no access token"))
         refresh = body.get("refresh_token") or (old.refresh_token if old else None)
         if not isinstance(refresh, str) or not refresh:
-            raise AuthError("SuperOffice's token answer holds no refresh token")
+            raise AuthError(_("SuperOffice's token answer holds no refresh token"))
         id_token = body.get("id_token")
         if isinstance(id_token, str) and id_token:
             identity = self.identity(id_token, nonce)
         elif old is not None:
             identity = old.identity
         else:
-            raise AuthError("SuperOffice's token answer holds no id_token")
+            raise AuthError(_("SuperOffice's token answer holds no id_token"))
         lifetime = _seconds(body.get("expires_in"), default=3600)
         return Session(access, self._clock() + lifetime, refresh, identity)
 
@@ -103,7 +103,7 @@ class OidcClient:
 
     def endpoints(self) -> Endpoints:
         if self._endpoints is None:
-            body = self._get_json(self._login_base + DISCOVERY_PATH, "the login discovery")
+            body = self._get_json(self._login_base + DISCOVERY_PATH, _("the login discovery"))
             try:
                 self._endpoints = Endpoints(
                     issuer=str(body["issuer"]),
@@ -113,7 +113,8 @@ class OidcClient:
                     revoke=body.get("revocation_endpoint"),
                 )
             except KeyError as exc:
-                raise AuthError(f"SuperOffice's login discovery names no {exc.args[0]}") from None
+                text = _("SuperOffice's login discovery names no {key}")
+                raise AuthError(text.format(key=exc.args[0])) from None
         return self._endpoints
 
     def identity(self, id_token: str, nonce: str | None) -> Identity:
@@ -142,17 +143,19 @@ class OidcClient:
 
     def _keyset(self) -> dict[str, Any]:
         if self._jwks is None:
-            self._jwks = self._get_json(self.endpoints().jwks, "the login keys (JWKS)")
+            self._jwks = self._get_json(self.endpoints().jwks, _("the login keys (JWKS)"))
         return self._jwks
 
     def _get_json(self, url: str, what: str) -> dict[str, Any]:
         try:
             response = self._http.get(url, headers={"Accept": "application/json"})
         except httpx.HTTPError as exc:
-            raise AuthError(f"cannot reach {what} at {url} ({type(exc).__name__})") from None
+            text = _("cannot reach {what} at {url} ({error})")
+            raise AuthError(text.format(what=what, url=url, error=type(exc).__name__)) from None
         body = _json(response)
         if response.status_code != 200 or not isinstance(body, dict):
-            raise AuthError(f"{what} at {url} answered HTTP {response.status_code}")
+            text = _("{what} at {url} answered HTTP {status}")
+            raise AuthError(text.format(what=what, url=url, status=response.status_code))
         return body
 
     # -- the steps of a login
@@ -184,7 +187,8 @@ class OidcClient:
         try:
             response = self._http.post(self.endpoints().tokens, data=form)
         except httpx.HTTPError as exc:
-            raise AuthError(f"cannot reach SuperOffice's tokens endpoint ({exc})") from None
+            text = _("cannot reach SuperOffice's tokens endpoint ({reason})")
+            raise AuthError(text.format(reason=exc)) from None
         session = self.session_from(response, request.nonce)
         if request.tenant and session.identity.tenant.casefold() != request.tenant.casefold():
             text = _(
@@ -203,7 +207,8 @@ class OidcClient:
         try:
             response = self._http.post(self.endpoints().tokens, data=form)
         except httpx.HTTPError as exc:
-            raise AuthError(f"cannot reach SuperOffice's tokens endpoint ({exc})") from None
+            text = _("cannot reach SuperOffice's tokens endpoint ({reason})")
+            raise AuthError(text.format(reason=exc)) from None
         return self.session_from(response, None, old)
 
     def revoke(self, refresh_token: str) -> bool:
@@ -332,7 +337,7 @@ class Listener:
             )
         code = fields.get("code")
         if not code:
-            raise AuthError("the login answer holds no code")
+            raise AuthError(_("the login answer holds no code"))
         return code
 
 
@@ -372,7 +377,7 @@ def _identity(claims: dict[str, Any]) -> Identity:
     tenant = claims.get(CLAIMS + "ctx")
     webapi = claims.get(CLAIMS + "webapi_url")
     if not isinstance(tenant, str) or not isinstance(webapi, str) or not webapi:
-        raise AuthError("SuperOffice's id_token names no tenant or WebAPI address")
+        raise AuthError(_("SuperOffice's id_token names no tenant or WebAPI address"))
     associate = claims.get(CLAIMS + "associateid")
     email = claims.get(CLAIMS + "email") or claims.get(CLAIMS + "upn")
     return Identity(

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..errors import ApiError
+from ..i18n import _
 
 
 @dataclass(frozen=True)
@@ -40,5 +41,6 @@ def unmodified_since(moment: datetime | None) -> dict[str, str]:
 
 def rows_body(body: Any, shown: str) -> dict[str, Any]:
     if not isinstance(body, dict) or not isinstance(body.get("value"), list):
-        raise ApiError(f"SuperOffice's answer to {shown} has no list of rows ('value')")
+        text = _("SuperOffice's answer to {call} has no list of rows ('value')")
+        raise ApiError(text.format(call=shown))
     return body

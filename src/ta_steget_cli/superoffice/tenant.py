@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from ..config import SuperOfficeSettings
 from ..errors import ApiError, ConfigError
+from ..i18n import _
 from .values import parse_datetime
 
 RUNNING_STATES = ("Running", "OnlineMaintenance")
@@ -40,7 +41,8 @@ def login_host(settings: SuperOfficeSettings) -> str:
 def parse_state(body: Any, tenant: str, any_url: bool) -> TenantState:
     """The tenant state in an `/api/state` answer; its Api checked like a configured URL."""
     if not isinstance(body, dict) or not isinstance(body.get("State"), str):
-        raise ApiError(f"SuperOffice's /api/state/{tenant} answer is not a tenant state")
+        text = _("SuperOffice's /api/state/{tenant} answer is not a tenant state")
+        raise ApiError(text.format(tenant=tenant))
     api = str(body.get("Api") or "").rstrip("/")
     state = TenantState(
         context=str(body.get("ContextIdentifier") or tenant),
@@ -51,8 +53,10 @@ def parse_state(body: Any, tenant: str, any_url: bool) -> TenantState:
     )
     if state.usable:
         if not api:
-            raise ApiError(f"SuperOffice's /api/state/{tenant} answer names no Api")
-        check_url(api, "the tenant's Api", any_url)
+            raise ApiError(
+                _("SuperOffice's /api/state/{tenant} answer names no Api").format(tenant=tenant)
+            )
+        check_url(api, _("the tenant's Api"), any_url)
     return state
 
 
@@ -76,7 +80,9 @@ def check_url(url: str, what: str, any_url: bool) -> str:
         return url
     if parts.scheme == "http":
         raise ConfigError(
-            f"{what} {url} uses plain http; only https is allowed, "
-            "except for this machine (127.0.0.1, ::1, localhost)"
+            _(
+                "{what} {url} uses plain http; only https is allowed, "
+                "except for this machine (127.0.0.1, ::1, localhost)"
+            ).format(what=what, url=url)
         )
-    raise ConfigError(f"{what} {url!r} is not an https URL")
+    raise ConfigError(_("{what} {url} is not an https URL").format(what=what, url=repr(url)))
