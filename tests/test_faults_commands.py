@@ -419,7 +419,7 @@ def test_tenant_in_maintenance_stops_every_command_with_one_line(
         assert "Offline" in result.stdout
         return
     assert_stopped_clearly(result)
-    assert "Offline" in result.stderr and "try again later" in result.stderr
+    assert "Offline" in result.stderr and "försök igen senare" in result.stderr
     assert result.stdout == ""
 
 

@@ -51,7 +51,7 @@ def test_a_warning_with_a_long_path_is_one_unwrapped_line(
     env.config_path = config
     env.env["COLUMNS"] = "80"
     result = env.run("doctor")
-    warning = [line for line in result.stderr.splitlines() if "others can read it" in line]
+    warning = [line for line in result.stderr.splitlines() if "kan läsas av andra" in line]
     assert len(warning) == 1, result.stderr
     assert str(config) in warning[0]
 
