@@ -64,12 +64,15 @@ def test_list_kommun_gives_status_keys_registration_and_last_activity(sandbox_en
     assert result.exit_code == 0, result.output
     items = json.loads(result.stdout)
     assert items == [
-        {"person_id": 1001, "name": "Anna Öberg", "status": "planning",
-         "registered": "2025-01-10", "kommuner": ["Krokom"], "last_activity": "2026-03-02"},
-        {"person_id": 1002, "name": "Bo O'Brien", "status": None, "registered": "2025-06-01",
-         "kommuner": ["Krokom", "Östersund"], "last_activity": "2025-06-03"},
-        {"person_id": 1003, "name": "Cia Ek", "status": "moved", "registered": "2025-09-01",
-         "kommuner": ["Krokom"], "last_activity": None},
+        {"person_id": 1001, "name": "Anna Öberg", "status": "planning", "moved_to": None,
+         "move_date": None, "registered": "2025-01-10", "kommuner": ["Krokom"],
+         "last_activity": "2026-03-02"},
+        {"person_id": 1002, "name": "Bo O'Brien", "status": None, "moved_to": None,
+         "move_date": None, "registered": "2025-06-01", "kommuner": ["Krokom", "Östersund"],
+         "last_activity": "2025-06-03"},
+        {"person_id": 1003, "name": "Cia Ek", "status": "moved", "moved_to": "Krokom",
+         "move_date": "2025-12-01", "registered": "2025-09-01", "kommuner": ["Krokom"],
+         "last_activity": None},
     ]  # fmt: skip
 
 
@@ -83,16 +86,19 @@ def test_list_region_and_status_filter(sandbox_env, tenant):
                     "--format", "csv")  # fmt: skip
     assert moved.exit_code == 0, moved.output
     lines = moved.stdout.splitlines()
-    assert lines[0] == "person_id,name,status,registered,kommuner,last_activity"
-    assert lines[1:] == ["1003,Cia Ek,moved,2025-09-01,Krokom,"]
+    assert lines[0] == (
+        "person_id,name,status,moved_to,move_date,registered,kommuner,last_activity"
+    )
+    assert lines[1:] == ["1003,Cia Ek,moved,Krokom,2025-12-01,2025-09-01,Krokom,"]
 
 
 def test_list_requests_filter_on_item_ids_not_one_per_person(sandbox_env, tenant):
     env = sandbox_env(tenant)
     env.run("status", "list", "--kommun", "Krokom", "--as-of", DAY, "--format", "json")
     gets = [r for r in tenant.requests if r[0] in ("GET", "POST") and "/Archive/" in r[1]]
-    # persons, 4 statuses, the 7 other municipalities, 1 activity chunk: pages, never persons.
-    assert len(gets) == 1 + len(ids.MOVE_STATUS_VALUES) + 7 + 1
+    # persons, 4 statuses, 8 moved-to items, the move dates, the 7 other municipalities,
+    # 1 activity chunk: pages, never persons.
+    assert len(gets) == 1 + len(ids.MOVE_STATUS_VALUES) + len(ids.MOVED_TO_VALUES) + 1 + 7 + 1
     assert not [r for r in tenant.requests if "/v1/Person/" in r[1]]
 
 
@@ -169,8 +175,8 @@ def test_set_conflict_is_reported_and_not_overwritten(sandbox_env, tenant, monke
     env = sandbox_env(tenant)
     result = env.run("status", "set", "1001", "moved")
     assert result.exit_code == 3, result.output
-    assert "changed by someone else" in said(result)
-    assert "not_moving" in said(result)  # what the re-read found
+    assert "ändrad av någon annan" in said(result)
+    assert "flyttstatus nu Flyttar inte" in said(result)  # what the re-read found
     assert tenant.person(1001).status == NOT_MOVING
     assert [p[2] for p in patches(tenant)] == [409]
     assert calls == [1001, 1001]  # read, then re-read after the 409
@@ -180,9 +186,9 @@ def test_set_bad_input(sandbox_env, tenant):
     env = sandbox_env(tenant)
     unknown = env.run("status", "set", "1001", "emigrated")
     assert unknown.exit_code == 2
-    assert "interested, planning, moved, not_moving" in said(unknown)
+    assert "interested (Intresserad), planning (Planerar flytt), moved" in said(unknown)
     missing = env.run("status", "set", "999999", "moved")
-    assert missing.exit_code == 1 and "no person with this id" in said(missing)
+    assert missing.exit_code == 1 and "det finns ingen person med detta id" in said(missing)
     bad_date = env.run("status", "set", "1001", "moved", "--date", "2026-02-30")
     assert bad_date.exit_code == 2 and "ÅÅÅÅ-MM-DD" in said(bad_date)
     bad_kommun = env.run("status", "set", "1001", "moved", "--moved-to", "Oslo")
@@ -237,14 +243,14 @@ def test_import_good_and_bad_rows_then_second_run_writes_nothing(sandbox_env, te
         (13, None, "skipped"),
     ]
     reasons = {r["line"]: r["reason"] for r in rows}
-    assert reasons[4] == "empty line"
-    assert reasons[6] == "no person with this id"
-    assert "unknown status 'emigrated'" in reasons[7] and "not_moving" in reasons[7]
-    assert "'2026-13-01' is not a date" in reasons[8]
-    assert "expected 4 columns" in reasons[9]
-    assert "'abc' is not a positive whole number" in reasons[10]
-    assert "already on line 3" in reasons[11]
-    assert reasons[12] == "no status given"
+    assert reasons[4] == "tom rad"
+    assert reasons[6] == "det finns ingen person med detta id"
+    assert "okänd flyttstatus 'emigrated'" in reasons[7] and "not_moving" in reasons[7]
+    assert "'2026-13-01' är inte ett datum" in reasons[8]
+    assert "5 kolumner, men rubrikraden har 4" in reasons[9]
+    assert "'abc' är inte ett positivt heltal" in reasons[10]
+    assert "finns redan på rad 3" in reasons[11]
+    assert reasons[12] == "ingen flyttstatus angiven"
     assert "2 ändrade" in result.stderr and "5 misslyckade" in result.stderr
 
     p1001, p1002 = tenant.person(1001), tenant.person(1002)
@@ -283,11 +289,11 @@ def test_import_comma_dry_run_writes_nothing_and_exits_0(sandbox_env, tenant, tm
 def test_import_bad_files_are_usage_errors(sandbox_env, tenant, tmp_path):
     env = sandbox_env(tenant)
     missing = env.run("status", "import", str(tmp_path / "nope.csv"))
-    assert missing.exit_code == 2 and "no such file" in said(missing)
+    assert missing.exit_code == 2 and "filen finns inte" in said(missing)
     headerless = tmp_path / "headerless.csv"
     headerless.write_text("1001;moved\n", encoding="utf-8")
     no_header = env.run("status", "import", str(headerless))
-    assert no_header.exit_code == 2 and "header person_id,status" in said(no_header)
+    assert no_header.exit_code == 2 and "rubrikraden person_id,status" in said(no_header)
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"\xef\xbb\xbf\r\n")
     assert env.run("status", "import", str(empty)).exit_code == 2
@@ -315,7 +321,7 @@ def test_review_needs_a_terminal(sandbox_env, tenant):
     env = sandbox_env(tenant)
     result = env.run("status", "review", "--kommun", "Krokom", input="1\n")
     assert result.exit_code == 2
-    assert "needs a terminal" in said(result)
+    assert "behöver en terminal" in said(result)
     assert not patches(tenant)
 
 

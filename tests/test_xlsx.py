@@ -75,7 +75,8 @@ def test_status_list_workbook(sandbox_env: Any, tenant: Any, tmp_path: Path) -> 
     assert result.exit_code == 0, result.output
     sheet = workbook(out)
     assert headings(sheet) == [
-        "Id", "Namn", "Flyttstatus", "Registrerad", "Kommuner", "Senaste aktivitet",
+        "Id", "Namn", "Flyttstatus", "Flyttat till", "Flyttdatum", "Registrerad", "Kommuner",
+        "Senaste aktivitet",
     ]  # fmt: skip
     assert sheet.max_row > 2
     assert all(isinstance(v, int) for v in column(sheet, "Id"))

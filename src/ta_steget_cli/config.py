@@ -322,11 +322,21 @@ def _range_text(kind: str, lo: float | None, hi: float | None) -> str:
     return _(kind)
 
 
+def fold_name(name: str) -> str:
+    """A name as people type it on any keyboard: no case, no surrounding spaces, å/ä/ö as a/a/o
+    (NFC first: a Mac may decompose Ö)."""
+    return unicodedata.normalize("NFC", name).strip().casefold().translate(_PLAIN_LETTERS)
+
+
+_PLAIN_LETTERS = str.maketrans({"å": "a", "ä": "a", "ö": "o", "é": "e"})
+
+
 def kommun_name(name: str) -> str | None:
-    """The canonical municipality name for `name`, matched without regard to case."""
-    folded = unicodedata.normalize("NFC", name).strip().casefold()  # a Mac may decompose Ö
+    """The canonical municipality name for `name`, matched without regard to case or å/ä/ö
+    ("ostersund" is Östersund)."""
+    folded = fold_name(name)
     for kommun in KOMMUNER:
-        if kommun.casefold() == folded:
+        if fold_name(kommun) == folded:
             return kommun
     return None
 

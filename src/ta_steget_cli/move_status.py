@@ -14,9 +14,10 @@ from typing import Any
 from . import filters as f
 from .config import Config, MoveStatusSettings, kommun_name
 from .errors import UsageError
+from .i18n import _
+from .status_words import MOVED as MOVED  # the key that means the household has moved
+from .status_words import StatusNames
 from .superoffice.values import field_value, list_item, udef_date
-
-MOVED = "moved"  # the [move_status.values] key that means the household has moved
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,17 +30,10 @@ class StatusChange:
     move_date: date | None = None
 
 
-def status_key(config: Config, status: str) -> str:
-    """The configured key for `status` (any case), or a usage error listing the valid keys."""
-    folded = status.strip().casefold()
-    for key in config.move_status.values:
-        if key.casefold() == folded:
-            return key
-    raise UsageError(f"unknown status {status!r}; expected one of {valid_statuses(config)}")
-
-
-def valid_statuses(config: Config) -> str:
-    return ", ".join(config.move_status.values)
+def status_key(config: Config, status: str, names: StatusNames | None = None) -> str:
+    """The configured key for `status`: its key, the tool's word for it or the tenant's list
+    item name, any case (see StatusNames); else a usage error listing the valid ones."""
+    return (names or StatusNames(config)).key(status)
 
 
 def make_change(
@@ -48,22 +42,25 @@ def make_change(
     status: str,
     moved_to: str | None = None,
     move_date: date | None = None,
+    names: StatusNames | None = None,
 ) -> StatusChange:
-    """A validated change; a UsageError says what is wrong with the input."""
+    """A validated change; a UsageError says what is wrong with the input, in the reader's
+    language."""
     ms = config.move_status
-    key = status_key(config, status)
+    key = status_key(config, status, names)
     kommun = None
     if moved_to:
         if not ms.moved_to_field:
-            raise UsageError("moved_to: no [move_status] moved_to_field in the config")
+            raise UsageError(_("moved_to: no [move_status] moved_to_field in the config"))
         kommun = kommun_name(moved_to)
         if kommun is None or kommun not in ms.moved_to_values:
-            valid = ", ".join(ms.moved_to_values)
             raise UsageError(
-                f"unknown municipality {moved_to!r} to move to; expected one of {valid}"
+                _("unknown municipality {moved_to!r} to move to; expected one of {valid}").format(
+                    moved_to=moved_to, valid=", ".join(ms.moved_to_values)
+                )
             )
     if move_date is not None and not ms.move_date_field:
-        raise UsageError("date: no [move_status] move_date_field in the config")
+        raise UsageError(_("date: no [move_status] move_date_field in the config"))
     return StatusChange(person_id, key, kommun, move_date)
 
 

@@ -8,19 +8,20 @@ change someone else made between our read and our write is reported, never overw
 from __future__ import annotations
 
 import csv
-import io
 import json
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, Protocol
 
-from .config import Config
+from .config import Config, fold_name
 from .errors import Conflict, Forbidden, NotFound, UsageError
 from .files import write_atomically
 from .i18n import _
+from .import_file import delimiter_of as delimiter_of
+from .import_file import import_lines as import_lines
 from .models import Activity
 from .move_status import (
     StatusChange,
@@ -30,11 +31,25 @@ from .move_status import (
     wanted_fields,
 )
 from .register import Register
+from .status_words import StatusNames, contradiction_reason, contradictions, status_word
 from .superoffice.values import same_value
 from .workdays import local_date
 
 OUTCOMES = ("set", "would_set", "unchanged", "skipped", "failed")
 IMPORT_COLUMNS = ("person_id", "status", "moved_to", "date")
+# What a column of an import file may be called: its key, or its heading in `status list`'s
+# table or workbook (Swedish or English), so that a list can be edited and imported back.
+COLUMN_NAMES: Mapping[str, tuple[str, ...]] = {
+    "person_id": ("person_id", "id", "personid"),
+    "status": ("status", "flyttstatus", "move status"),
+    "moved_to": ("moved_to", "flyttat till", "moved to"),
+    "date": ("date", "move_date", "flyttdatum", "move date"),
+}
+# Columns of `status list` that an import reads past: they are there for the reader.
+LIST_ONLY_COLUMNS = (
+    "name", "namn", "registered", "registrerad", "kommuner", "municipalities",
+    "last_activity", "senaste aktivitet", "last activity",
+)  # fmt: skip
 
 
 class PersonClient(Protocol):
@@ -57,35 +72,88 @@ class StatusItem:
     person_id: int
     name: str
     status: str | None
+    moved_to: str | None
+    move_date: date | None
     registered: date | None
     kommuner: tuple[str, ...]
     last_activity: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewItem:
+    """One person of `status review`: the list line and how to reach them."""
+
+    item: StatusItem
+    email: str | None
+    phone: str | None
+    preferred_contact: str | None
+    our_contact: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactFilter:
+    """`--our-contact`: the user's name as SuperOffice shows it, or their associate id (me)."""
+
+    name: str | None = None
+    associate_id: int | None = None
 
 
 def list_statuses(
     register: Register, *, kommun: str | None, status: str | None = None
 ) -> list[StatusItem]:
     """The contacts of `kommun` (None: the region, persons with no municipality), by id."""
+    return [r.item for r in review_items(register, kommun=kommun, status=status, details=False)]
+
+
+def review_items(
+    register: Register,
+    *,
+    kommun: str | None,
+    status: str | None = None,
+    contact: ContactFilter | None = None,
+    details: bool = True,
+) -> list[ReviewItem]:
+    """The contacts with their move status, moved-to and move date, by id; with `details`,
+    also their preferred channel. `contact` keeps those whose "our contact" is that user."""
     config = register.config
+    ms = config.move_status
     area = register.kommun_filter(kommun) if kommun else register.region_filter()
     wanted = register.status_filter(status_key(config, status)) if status else None
-    persons = list(register.persons(area, wanted))
+    ours = None
+    if contact is not None and contact.associate_id is not None:
+        ours = register.our_contact_filter(contact.associate_id)
+    persons = [p for p in register.persons(area, wanted, ours) if is_ours(p.our_contact, contact)]
     statuses = register.move_statuses(area, wanted)
+    moved_to = register.list_values(ms.moved_to_field, ms.moved_to_values, area, wanted)
+    dates = register.move_records(area, wanted) if ms.move_date_field else {}
+    preferred = register.preferred_contacts(area, wanted) if details else {}
     ids = [p.person_id for p in persons]
     kommuner = memberships_in(register, kommun, ids, wanted) if kommun else {}
     activities = register.activities(ids, config.purge.activity_kinds)
     last = last_activities(activities, register.as_of)
-    return [
-        StatusItem(
+    out = []
+    for p in sorted(persons, key=lambda p: p.person_id):
+        record = dates.get(p.person_id)
+        item = StatusItem(
             person_id=p.person_id,
             name=p.name,
             status=statuses.get(p.person_id),
+            moved_to=moved_to.get(p.person_id),
+            move_date=record.move_date if record else None,
             registered=local_date(p.registered) if p.registered else None,
             kommuner=kommuner.get(p.person_id, ()),
             last_activity=last.get(p.person_id),
         )
-        for p in sorted(persons, key=lambda p: p.person_id)
-    ]
+        out.append(ReviewItem(item, p.email, p.phone, preferred.get(p.person_id), p.our_contact))
+    return out
+
+
+def is_ours(our_contact: str | None, contact: ContactFilter | None) -> bool:
+    """Whether a person's "our contact" (SuperOffice shows the user's name) is the one asked
+    for by name (any case, å/ä/ö or not); by id the archive has filtered already."""
+    if contact is None or contact.name is None:
+        return True
+    return our_contact is not None and fold_name(our_contact) == fold_name(contact.name)
 
 
 def memberships_in(
@@ -150,9 +218,9 @@ def set_status(
     try:
         entity = client.get_person(pid)
     except NotFound:
-        return SetResult(pid, "failed", "no person with this id", change.status)
+        return SetResult(pid, "failed", _("no person with this id"), change.status)
     except Forbidden:
-        return SetResult(pid, "failed", "no right to read this person", change.status)
+        return SetResult(pid, "failed", _("no right to read this person"), change.status)
     diff = changes_needed(entity, wanted)
     if not diff:
         return SetResult(pid, "unchanged", None, change.status)
@@ -164,9 +232,9 @@ def set_status(
     except Conflict:
         return after_conflict(client, config, change, wanted)
     except NotFound:
-        return SetResult(pid, "failed", "the person was deleted before the write", change.status)
+        return SetResult(pid, "failed", _("the person was deleted before the write"), change.status)
     except Forbidden:
-        return SetResult(pid, "failed", "no right to change this person", change.status)
+        return SetResult(pid, "failed", _("no right to change this person"), change.status)
     return SetResult(pid, "set", None, change.status, tuple(diff))
 
 
@@ -178,19 +246,16 @@ def after_conflict(
     try:
         entity = client.get_person(pid)
     except NotFound:
-        return SetResult(pid, "failed", "the person was deleted by someone else", change.status)
+        return SetResult(pid, "failed", _("the person was deleted by someone else"), change.status)
     if not changes_needed(entity, wanted):
         # The other change already set what we wanted: nothing was lost.
         return SetResult(pid, "unchanged", None, change.status)
-    now = current_status(config, entity) or "none"
-    return SetResult(
-        pid,
-        "failed",
-        f"changed by someone else since it was read (updated {entity.get('UpdatedDate')}, "
-        f"status now {now}); not overwritten, run again to apply",
-        change.status,
-        conflict=True,
-    )
+    now = status_word(current_status(config, entity)) or "-"
+    reason = _(
+        "changed by someone else since it was read (updated {updated}, status now {now}); "
+        "not overwritten, run again to apply"
+    ).format(updated=entity.get("UpdatedDate"), now=now)
+    return SetResult(pid, "failed", reason, change.status, conflict=True)
 
 
 # ---------------------------------------------------------------- import
@@ -231,66 +296,26 @@ class ImportSummary:
         return self.counts["failed"]
 
 
-def import_lines(path: Path) -> Iterator[str]:
-    """The file's lines as they are read, never the whole file at once. UTF-16 (as Excel's
-    "Unicode text" saves) is recognised; otherwise each line is UTF-8 (with or without a BOM),
-    else Windows-1252 as older Excel saves."""
-    try:
-        handle = path.open("rb")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path}: is a folder, expected a CSV file") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read it ({exc.strerror})") from None
-    start = handle.read(4096)
-    handle.seek(0)
-    encoding = utf16_encoding(start)
-    if encoding is not None:
-        return _utf16_lines(handle, encoding)
-    return _byte_lines(handle)
+@dataclass(frozen=True, slots=True)
+class ImportChecks:
+    """How rows are read beyond their syntax: the status names (the tenant's too), and, with
+    `as_of`, whether a row that contradicts itself is skipped (unless `confirmed`)."""
 
-
-def utf16_encoding(start: bytes) -> str | None:
-    """UTF-16 by its byte order mark, or by the zero byte beside every ASCII letter."""
-    if start.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"
-    pairs = len(start) // 2
-    if pairs >= 2:
-        if start[1::2].count(0) > pairs // 2 and start[0::2].count(0) == 0:
-            return "utf-16-le"
-        if start[0::2].count(0) > pairs // 2 and start[1::2].count(0) == 0:
-            return "utf-16-be"
-    return None
-
-
-def _utf16_lines(handle: BinaryIO, encoding: str) -> Iterator[str]:
-    with io.TextIOWrapper(handle, encoding=encoding, errors="replace", newline="") as text:
-        yield from text
-
-
-def _byte_lines(handle: BinaryIO) -> Iterator[str]:
-    with handle:
-        for number, raw in enumerate(handle):
-            if number == 0 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            try:
-                yield raw.decode("utf-8")
-            except UnicodeDecodeError:
-                yield raw.decode("cp1252", errors="replace")
-
-
-def delimiter_of(header: str) -> str:
-    """Swedish Excel writes `;` (the comma is the decimal sign); everyone else `,`."""
-    return ";" if header.count(";") > header.count(",") else ","
+    names: StatusNames | None = None
+    as_of: date | None = None
+    confirmed: bool = False
 
 
 def parse_import(
-    config: Config, lines: Iterable[str] | str, source: str = "file"
+    config: Config,
+    lines: Iterable[str] | str,
+    source: str = "file",
+    checks: ImportChecks | None = None,
 ) -> Iterator[ImportRow]:
     """Every line after the header as an ImportRow, read as it is needed (a file of any size
     in flat memory). The header is read at once: a missing, wrong or repeated column is a usage
-    error before anything is done."""
+    error before anything is done. The header is `person_id,status[,moved_to,date]`, or the
+    headings of a file written by `status list` (its other columns are read past)."""
     if isinstance(lines, str):
         lines = lines.splitlines(keepends=True)
     lines = iter(lines)
@@ -301,16 +326,21 @@ def parse_import(
             break
     else:
         raise UsageError(
-            f"{source}: the file is empty; expected a header {','.join(IMPORT_COLUMNS)}"
+            _("{source}: the file is empty; expected a header {header}").format(
+                source=source, header=",".join(IMPORT_COLUMNS)
+            )
         )
     delimiter = delimiter_of(text)
-    header = _header_cells(text, delimiter, source, number)
-    if header[:2] != ["person_id", "status"] or any(h not in IMPORT_COLUMNS for h in header):
+    header = import_header(_header_cells(text, delimiter, source, number))
+    if "person_id" not in header or "status" not in header:
         raise UsageError(
-            f"{source}: line {number} must be the header person_id,status[,moved_to,date] "
-            f"(comma or semicolon separated); found {text.strip()!r}"
+            _(
+                "{source}: line {line} must be the header person_id,status[,moved_to,date] "
+                "(comma or semicolon separated; a file written by status list also works); "
+                "found {found!r}"
+            ).format(source=source, line=number, found=text.strip())
         )
-    repeated = next((h for i, h in enumerate(header) if h in header[:i]), None)
+    repeated = next((h for i, h in enumerate(header) if h and h in header[:i]), None)
     if repeated is not None:
         raise UsageError(
             _(
@@ -318,7 +348,19 @@ def parse_import(
                 "expected each column once"
             ).format(source=source, line=number, column=repeated)
         )
-    return _rows(config, lines, delimiter, header, (source, number))
+    return _rows(config, lines, delimiter, header, (source, number), checks or ImportChecks())
+
+
+def import_header(cells: Sequence[str]) -> list[str | None]:
+    """Each header cell's column key; None for a column of `status list` that is read past.
+    Empty when a cell is neither (the caller says what the header must be)."""
+    out: list[str | None] = []
+    for cell in cells:
+        key = next((k for k, names in COLUMN_NAMES.items() if cell in names), None)
+        if key is None and cell not in LIST_ONLY_COLUMNS:
+            return []
+        out.append(key)
+    return out
 
 
 def _header_cells(text: str, delimiter: str, source: str, number: int) -> list[str]:
@@ -327,30 +369,51 @@ def _header_cells(text: str, delimiter: str, source: str, number: int) -> list[s
         cells = next(csv.reader([text], delimiter=delimiter), [])
     except csv.Error as exc:
         raise UsageError(f"{source}: line {number}: {exc}") from None
-    return [cell.strip().casefold() for cell in cells]
+    return [" ".join(cell.split()).casefold() for cell in cells]
 
 
 def _rows(
     config: Config,
     lines: Iterator[str],
     delimiter: str,
-    header: Sequence[str],
+    header: Sequence[str | None],
     where: tuple[str, int],
+    checks: ImportChecks,
 ) -> Iterator[ImportRow]:
     source, header_line = where
     seen = SeenIds()
+    names = checks.names or StatusNames(config)
     reader = csv.reader(lines, delimiter=delimiter)
     for offset, cells in enumerate(_records(reader, source, header_line)):
         number = header_line + 1 + offset
-        row = parse_row(config, number, header, cells)
+        row = parse_row(config, number, header, cells, names)
         if row.change is not None:
             earlier = seen.first_line(row.change.person_id, number)
             if earlier != number:
                 row = ImportRow(
                     number, None, row.person_id, row.status, "skipped",
-                    f"person {row.person_id} is already on line {earlier}",
+                    _("person {id} is already on line {line}").format(
+                        id=row.person_id, line=earlier
+                    ),
                 )  # fmt: skip
+            elif checks.as_of is not None and not checks.confirmed:
+                row = unless_contradicting(row, checks.as_of)
         yield row
+
+
+def unless_contradicting(row: ImportRow, as_of: date) -> ImportRow:
+    """The row, or skipped with the warning when it contradicts itself."""
+    change = row.change
+    if change is None:
+        return row
+    found = contradictions(
+        change.status, change.moved_to, change.move_date, as_of, new_date=change.move_date
+    )
+    if not found:
+        return row
+    return ImportRow(
+        row.line, None, row.person_id, row.status, "skipped", contradiction_reason(found)
+    )
 
 
 def _records(reader: Any, source: str, header_line: int) -> Iterator[list[str]]:
@@ -386,20 +449,28 @@ class SeenIds:
         return line
 
 
-def parse_row(config: Config, number: int, header: Sequence[str], cells: list[str]) -> ImportRow:
+def parse_row(
+    config: Config,
+    number: int,
+    header: Sequence[str | None],
+    cells: list[str],
+    names: StatusNames | None = None,
+) -> ImportRow:
     cells = [c.strip() for c in cells]
     if not any(cells):
-        return ImportRow(number, None, outcome="skipped", reason="empty line")
+        return ImportRow(number, None, outcome="skipped", reason=_("empty line"))
     if len(cells) > len(header):
         # Excel pads rows with trailing separators; only cells beyond the header that hold
         # something make the row wrong.
         if any(cells[len(header) :]):
             return ImportRow(
                 number, None, outcome="failed",
-                reason=f"expected {len(header)} columns as in the header, found {len(cells)}",
+                reason=_("found {found} columns, expected {expected} as in the header").format(
+                    found=len(cells), expected=len(header)
+                ),
             )  # fmt: skip
         cells = cells[: len(header)]
-    values = dict(zip(header, cells, strict=False))
+    values = {k: v for k, v in zip(header, cells, strict=False) if k is not None}
     raw_id, raw_status = values.get("person_id", ""), values.get("status", "")
     try:
         person_id = int(raw_id)
@@ -407,18 +478,22 @@ def parse_row(config: Config, number: int, header: Sequence[str], cells: list[st
             raise ValueError
     except ValueError:
         return ImportRow(number, None, None, raw_status or None, "failed",
-                         f"person_id {raw_id!r} is not a positive whole number")  # fmt: skip
+                         _("person_id {value!r} is not a positive whole number").format(
+                             value=raw_id))  # fmt: skip
     if not raw_status:
-        return ImportRow(number, None, person_id, None, "skipped", "no status given")
+        return ImportRow(number, None, person_id, None, "skipped", _("no status given"))
     move_date = None
     if values.get("date"):
         try:
             move_date = date.fromisoformat(values["date"])
         except ValueError:
             return ImportRow(number, None, person_id, raw_status, "failed",
-                             f"date {values['date']!r} is not a date as YYYY-MM-DD")  # fmt: skip
+                             _("date {value!r} is not a date as YYYY-MM-DD").format(
+                                 value=values["date"]))  # fmt: skip
     try:
-        change = make_change(config, person_id, raw_status, values.get("moved_to"), move_date)
+        change = make_change(
+            config, person_id, raw_status, values.get("moved_to"), move_date, names
+        )
     except UsageError as exc:
         return ImportRow(number, None, person_id, raw_status, "failed", str(exc))
     return ImportRow(number, change, person_id, change.status)
@@ -466,8 +541,3 @@ def save_review_position(path: Path, area: str, person_id: int) -> None:
     """Written after every person, whole or not at all, so a stop anywhere loses nothing."""
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, json.dumps({"area": area, "done_through": person_id}))
-
-
-def still_to_review(items: Iterable[StatusItem], done_through: int) -> list[StatusItem]:
-    """The persons after the last one reviewed, by id (ids only grow, so new ones come last)."""
-    return [i for i in sorted(items, key=lambda i: i.person_id) if i.person_id > done_through]

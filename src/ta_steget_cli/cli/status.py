@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,13 +14,16 @@ from rich.markup import escape
 
 from .. import status as st
 from ..errors import PartialFailure, TastegetError, UsageError
-from ..i18n import _
+from ..i18n import N_, _
 from ..move_status import MOVED, StatusChange, make_change, status_key
 from ..output import Column, Format, as_record, choose_format, raw_record, render, streamed
+from ..overdue import Scope
 from ..register import Register
+from ..status_words import Contradiction, StatusNames, contradictions, status_word
 from .completion import complete_kommun, complete_status
 from .group import TastegetGroup
 from .options import AsOfOption, FormatOption, KommunOption, OutputOption
+from .overdue import with_our_contact
 from .runtime import Runtime, as_of_or_today, interrupted_code, parse_day, same_file
 
 status_app = typer.Typer(
@@ -33,6 +37,8 @@ LIST_COLUMNS = (
     Column("person_id", "Id", "Id", "right"),
     Column("name", "Namn", "Name"),
     Column("status", "Flyttstatus", "Move status"),
+    Column("moved_to", "Flyttat till", "Moved to"),
+    Column("move_date", "Flyttdatum", "Move date"),
     Column("registered", "Registrerad", "Registered"),
     Column("kommuner", "Kommuner", "Municipalities"),
     Column("last_activity", "Senaste aktivitet", "Last activity"),
@@ -44,98 +50,15 @@ IMPORT_COLUMNS = (
     Column("outcome", "Resultat", "Outcome"),
     Column("reason", "Orsak", "Reason"),
 )
-# Display names of the usual status keys; a key the config adds is shown as it is.
-STATUS_WORDS: Mapping[str, Mapping[str, str]] = {
-    "sv": {
-        "interested": "Intresserad",
-        "planning": "Planerar flytt",
-        "moved": "Har flyttat",
-        "not_moving": "Flyttar inte",
-    },
-    "en": {
-        "interested": "Interested",
-        "planning": "Planning to move",
-        "moved": "Has moved",
-        "not_moving": "Not moving",
-    },
+OUTCOME_WORDS: Mapping[str, str] = {
+    "set": N_("set"),
+    "would_set": N_("would be set"),
+    "unchanged": N_("unchanged"),
+    "skipped": N_("skipped"),
+    "failed": N_("failed"),
 }
-WORDS: Mapping[str, Mapping[str, str]] = {
-    "sv": {
-        "set": "ändrad",
-        "would_set": "skulle ändras",
-        "unchanged": "oförändrad",
-        "skipped": "överhoppad",
-        "failed": "misslyckades",
-        "summary": "{set} ändrade, {would_set} skulle ändras, {unchanged} oförändrade, "
-        "{skipped} överhoppade, {failed} misslyckade",
-        "region": "Regionen (ingen kommun vald)",
-        "list_title": "Flyttstatus – {area}, {as_of}",
-        "count": "{n} kontakter",
-        "set_done": "Person {id}: flyttstatus satt till {status}.",
-        "set_would": "Person {id}: flyttstatus skulle sättas till {status} "
-        "(--dry-run, inget skrivet).",
-        "set_same": "Person {id}: har redan flyttstatus {status}; inget ändrat.",
-        "no_terminal": "status review needs a terminal to ask questions on; use status list "
-        "and status import instead",
-        "interrupted": "avbruten",
-        "stopped": "importen stoppades efter rad {line}: {why}; raderna ovan är gjorda, "
-        "kör samma kommando igen för resten (redan ändrade blir oförändrade)",
-        "review_start": "Genomgång av {area}: {n} kontakter kvar av {total}. "
-        "Enter behåller, q avslutar.",
-        "review_done": "Klart: alla kontakter i {area} är genomgångna.",
-        "review_failed": "Person {id} ändrades inte. Kör samma kommando igen för att fortsätta "
-        "från den personen.",
-        "review_stopped": "Avbrutet. Kör samma kommando igen för att fortsätta efter person {id}.",
-        "person": "Person {id}: {name}",
-        "registered": "Registrerad",
-        "kommuner": "Kommuner",
-        "current": "Flyttstatus",
-        "last_activity": "Senaste aktivitet",
-        "none": "–",
-        "ask": "Ny flyttstatus ({choices})",
-        "ask_moved_to": "Flyttade till (kommun, Enter hoppar över)",
-        "ask_date": "Flyttdatum ÅÅÅÅ-MM-DD (Enter hoppar över)",
-        "bad_answer": "Okänt svar {answer!r}; välj ett nummer, ett namn, Enter eller q.",
-        "kept": "Behålls.",
-    },
-    "en": {
-        "set": "set",
-        "would_set": "would be set",
-        "unchanged": "unchanged",
-        "skipped": "skipped",
-        "failed": "failed",
-        "summary": "{set} set, {would_set} would be set, {unchanged} unchanged, "
-        "{skipped} skipped, {failed} failed",
-        "region": "The region (no municipality chosen)",
-        "list_title": "Move status – {area}, {as_of}",
-        "count": "{n} contacts",
-        "set_done": "Person {id}: move status set to {status}.",
-        "set_would": "Person {id}: move status would be set to {status} "
-        "(--dry-run, nothing written).",
-        "set_same": "Person {id}: already has move status {status}; nothing changed.",
-        "no_terminal": "status review needs a terminal to ask questions on; use status list "
-        "and status import instead",
-        "interrupted": "interrupted",
-        "stopped": "the import stopped after line {line}: {why}; the rows above are done, "
-        "run the same command again for the rest (those already set come out unchanged)",
-        "review_start": "Review of {area}: {n} contacts left of {total}. Enter keeps, q stops.",
-        "review_done": "Done: every contact of {area} has been reviewed.",
-        "review_failed": "Person {id} was not changed. Run the same command again to go on from "
-        "that person.",
-        "review_stopped": "Stopped. Run the same command again to go on after person {id}.",
-        "person": "Person {id}: {name}",
-        "registered": "Registered",
-        "kommuner": "Municipalities",
-        "current": "Move status",
-        "last_activity": "Last activity",
-        "none": "-",
-        "ask": "New move status ({choices})",
-        "ask_moved_to": "Moved to (municipality, Enter skips)",
-        "ask_date": "Move date YYYY-MM-DD (Enter skips)",
-        "bad_answer": "Unknown answer {answer!r}; choose a number, a name, Enter or q.",
-        "kept": "Kept.",
-    },
-}
+# How a preferred channel (a key of [preferred_contact.values]) reads; others as they are.
+CHANNEL_WORDS: Mapping[str, str] = {"phone": N_("phone"), "email": N_("e-mail")}
 
 
 def has_terminal() -> bool:
@@ -143,32 +66,41 @@ def has_terminal() -> bool:
     return sys.stdin.isatty()
 
 
-def status_word(key: str | None, lang: str) -> str:
-    if key is None:
-        return ""
-    return STATUS_WORDS[lang].get(key, key)
+def outcome_word(outcome: str) -> str:
+    return _(OUTCOME_WORDS[outcome]) if outcome in OUTCOME_WORDS else outcome
+
+
+def summary_line(counts: Mapping[str, int]) -> str:
+    return _(
+        "{set} set, {would_set} would be set, {unchanged} unchanged, {skipped} skipped, "
+        "{failed} failed"
+    ).format(**counts)
+
+
+def region_word() -> str:
+    return _("The region (no municipality chosen)")
 
 
 def area_of(runtime: Runtime, kommun: str | None, region: bool) -> str | None:
     """The municipality, or None for the region; exactly one of --kommun and --region."""
     if kommun is not None and region:
-        raise UsageError("--kommun and --region: choose one")
+        raise UsageError(_("--kommun and --region: choose one"))
     if kommun is None and not region:
         valid = ", ".join(runtime.config.kommuner)
-        raise UsageError(f"choose --kommun NAME (one of {valid}) or --region")
+        raise UsageError(_("choose --kommun NAME (one of {valid}) or --region").format(valid=valid))
     return runtime.kommun(kommun) if kommun is not None else None
 
 
-def list_record(item: st.StatusItem, lang: str) -> dict[str, Any]:
+def list_record(item: st.StatusItem) -> dict[str, Any]:
     record = as_record(item)
-    record["status"] = status_word(item.status, lang)
+    record["status"] = status_word(item.status)
     record["name"] = escape(item.name)
     return record
 
 
-def sheet_record(item: st.StatusItem, lang: str) -> dict[str, Any]:
+def sheet_record(item: st.StatusItem) -> dict[str, Any]:
     record = raw_record(item)
-    record["status"] = status_word(item.status, lang)
+    record["status"] = status_word(item.status)
     return record
 
 
@@ -188,7 +120,8 @@ def list_command(
             "--status",
             "-s",
             metavar="STATUS",
-            help="Only this status (a key of [move_status.values]).",
+            help="Only this move status: a key of [move_status.values] or its name as SuperOffice "
+            "shows it.",
             autocompletion=complete_status,
         ),
     ] = None,
@@ -200,32 +133,42 @@ def list_command(
     runtime: Runtime = ctx.obj
     day = as_of_or_today(as_of)
     area = area_of(runtime, kommun, region)
+    client = runtime.client(day)
     if status is not None:
-        status = status_key(runtime.config, status)
-    register = Register(runtime.client(day), runtime.config, day)
+        status = status_key(runtime.config, status, StatusNames(runtime.config, client))
+    register = Register(client, runtime.config, day)
     items = st.list_statuses(register, kommun=area, status=status)
-    lang = runtime.lang
-    words = WORDS[lang]
-    count = words["count"].format(n=len(items))
+    count = _("{n} contacts").format(n=len(items))
     chosen = choose_format(fmt, output)
     if chosen is Format.table:
         render(
-            [list_record(i, lang) for i in items],
+            [list_record(i) for i in items],
             LIST_COLUMNS,
             fmt=chosen,
             output=output,
-            lang=lang,
-            title=words["list_title"].format(area=area or words["region"], as_of=day),
+            lang=runtime.lang,
+            title=_("Move status – {area}, {as_of}").format(area=area or region_word(), as_of=day),
             footer=count,
         )
         return
     # A workbook is read by people: the status in their words, dates as dates.
-    rows = [sheet_record(i, lang) for i in items] if chosen is Format.xlsx else items
-    render(rows, LIST_COLUMNS, fmt=chosen, output=output, lang=lang)
+    rows = [sheet_record(i) for i in items] if chosen is Format.xlsx else items
+    render(rows, LIST_COLUMNS, fmt=chosen, output=output, lang=runtime.lang)
     runtime.err.print(count, markup=False, highlight=False)
 
 
 # ---------------------------------------------------------------- set
+
+
+def warn(runtime: Runtime, found: Sequence[Contradiction]) -> None:
+    for contradiction in found:
+        line = _("Warning: {warning}").format(warning=contradiction.text())
+        runtime.err.print(line, markup=False, highlight=False)
+
+
+def confirm(console: Console) -> bool:
+    answer = prompt(console, _("Save anyway? (y/N)"))
+    return (answer or "").casefold() in ("j", "ja", "y", "yes")
 
 
 @status_app.command("set")
@@ -236,7 +179,8 @@ def set_command(
         str,
         typer.Argument(
             metavar="STATUS",
-            help="A key of [move_status.values].",
+            help="A key of [move_status.values] or the status as SuperOffice shows it "
+            '("Har flyttat"), any case.',
             autocompletion=complete_status,
         ),
     ],
@@ -257,26 +201,50 @@ def set_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Say what would change; write nothing.")
     ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", help="Write even when the change contradicts itself (see warnings)."),
+    ] = False,
+    as_of: AsOfOption = None,
 ) -> None:
     """Set one person's move status (and where to and when they moved)."""
     runtime: Runtime = ctx.obj
     config = runtime.config
-    change = make_change(config, person_id, status, moved_to, parse_day(move_date, "--date"))
+    client = runtime.client()
+    names = StatusNames(config, client)
+    when = parse_day(move_date, "--date")
+    change = make_change(config, person_id, status, moved_to, when, names)
+    found = contradictions(
+        change.status, change.moved_to, when, as_of_or_today(as_of), new_date=when
+    )
+    if found and not dry_run:
+        warn(runtime, found)
+        if not yes and not (has_terminal() and confirm(Console(highlight=False))):
+            raise UsageError(
+                _(
+                    "person {id}: not changed, since the change contradicts itself; change the "
+                    "details or add --yes"
+                ).format(id=person_id)
+            )
     if not dry_run:
         runtime.require_write("status set")
-    result = st.set_status(runtime.client(), config, change, dry_run=dry_run)
-    words = WORDS[runtime.lang]
-    shown = {"id": person_id, "status": change.status}
+    result = st.set_status(client, config, change, dry_run=dry_run)
+    shown = {"id": person_id, "status": status_word(change.status)}
     if result.outcome == "set":
-        typer.echo(words["set_done"].format(**shown))
+        typer.echo(_("Person {id}: move status set to {status}.").format(**shown))
     elif result.outcome == "would_set":
-        typer.echo(words["set_would"].format(**shown))
+        typer.echo(
+            _("Person {id}: move status would be set to {status} (--dry-run, nothing written).")
+            .format(**shown)
+        )  # fmt: skip
     elif result.outcome == "unchanged":
-        typer.echo(words["set_same"].format(**shown))
+        typer.echo(
+            _("Person {id}: already has move status {status}; nothing changed.").format(**shown)
+        )
     elif result.conflict:
-        raise PartialFailure(f"person {person_id}: {result.reason}")
+        raise PartialFailure(_("person {id}: {reason}").format(id=person_id, reason=result.reason))
     else:
-        raise TastegetError(f"person {person_id}: {result.reason}")
+        raise TastegetError(_("person {id}: {reason}").format(id=person_id, reason=result.reason))
 
 
 # ---------------------------------------------------------------- import
@@ -288,13 +256,19 @@ def import_command(
     file: Annotated[
         Path,
         typer.Argument(
-            help="CSV with the header person_id,status[,moved_to,date]; comma or semicolon.",
+            help="CSV with the header person_id,status[,moved_to,date] (comma or semicolon), "
+            "a .xlsx workbook, or a file written by status list.",
             show_default=False,
         ),
     ],
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check every row and say what would change.")
     ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", help="Also write rows that contradict themselves (see reasons)."),
+    ] = False,
+    as_of: AsOfOption = None,
     fmt: FormatOption = None,
     output: OutputOption = None,
 ) -> None:
@@ -307,7 +281,9 @@ def import_command(
                 path=output
             )
         )
-    rows = st.parse_import(config, st.import_lines(file), str(file))
+    day = as_of_or_today(as_of)
+    checks = st.ImportChecks(StatusNames(config, runtime.client()), day, confirmed=yes)
+    rows = st.parse_import(config, st.import_lines(file), str(file), checks)
     if not dry_run:
         runtime.require_write("status import")
     lang = runtime.lang
@@ -321,26 +297,33 @@ def import_command(
                 for result in st.run_import(runtime.client(), config, rows, dry_run=dry_run):
                     summary.add(result.outcome)
                     last = result.line
-                    add(import_record(result, chosen, lang))
+                    add(import_record(result, chosen))
             except KeyboardInterrupt as exc:
-                stop = (interrupted_code(exc), WORDS[lang]["interrupted"])
+                stop = (interrupted_code(exc), _("interrupted (Ctrl-C or a stop signal)"))
             except TastegetError as exc:
                 stop = (exc.exit_code, str(exc))
     finally:
         # Every exit path says what was done, a stop part-way too: rows were written.
-        runtime.err.print(WORDS[lang]["summary"].format(**summary.counts))
+        runtime.err.print(summary_line(summary.counts), markup=False, highlight=False)
     if stop is not None:
         code, why = stop
-        typer.echo(f"tasteget: {WORDS[lang]['stopped'].format(line=last, why=why)}", err=True)
+        stopped = _(
+            "the import stopped after line {line}: {why}; the rows above are done, run the same "
+            "command again for the rest (those already set come out unchanged)"
+        ).format(line=last, why=why)
+        typer.echo(f"tasteget: {stopped}", err=True)
         raise typer.Exit(code)
     if summary.failed:
         raise typer.Exit(PartialFailure.exit_code)
 
 
-def import_record(result: st.ImportResult, fmt: Format, lang: str) -> dict[str, Any]:
+def import_record(result: st.ImportResult, fmt: Format) -> dict[str, Any]:
+    """Keys and status keys stay as they are for machines; the table is for people."""
     record = as_record(result)
     if fmt is Format.table:
-        record["outcome"] = WORDS[lang][record["outcome"]]
+        record["outcome"] = outcome_word(result.outcome)
+        if result.status:
+            record["status"] = status_word(result.status)
     return record
 
 
@@ -354,6 +337,25 @@ def review_command(
     region: Annotated[
         bool, typer.Option("--region", help="Contacts who chose no municipality.")
     ] = False,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status",
+            "-s",
+            metavar="STATUS",
+            help="Only contacts with this move status.",
+            show_default=False,
+            autocompletion=complete_status,
+        ),
+    ] = None,
+    our_contact: Annotated[
+        str | None,
+        typer.Option(
+            "--our-contact",
+            help="Only contacts whose contact in SuperOffice is this user (full name, or me).",
+            show_default=False,
+        ),
+    ] = None,
     restart: Annotated[
         bool, typer.Option("--restart", help="Start from the first contact again.")
     ] = False,
@@ -361,112 +363,178 @@ def review_command(
 ) -> None:
     """Walk through a municipality's contacts on a terminal and set each one's move status."""
     runtime: Runtime = ctx.obj
-    lang = runtime.lang
-    words = WORDS[lang]
     area = area_of(runtime, kommun, region)
     if not has_terminal():
-        raise UsageError(words["no_terminal"])
+        raise UsageError(
+            _(
+                "status review needs a terminal to ask questions on; use status list and status "
+                "import instead"
+            )
+        )
     day = as_of_or_today(as_of)
     config = runtime.config
     client = runtime.client(day)
+    names = StatusNames(config, client)
+    key = status_key(config, status, names) if status is not None else None
+    contact = contact_filter(runtime, our_contact, day)
     runtime.require_write("status review")
-    items = st.list_statuses(Register(client, config, day), kommun=area)
-    position_file = st.review_file(config.purge.data_dir, area or "region")
+    items = st.review_items(Register(client, config, day), kommun=area, status=key, contact=contact)
+    position_file = st.review_file(config.purge.data_dir, review_scope(area, key, contact))
     done_through = 0 if restart else st.review_position(position_file)
-    todo = st.still_to_review(items, done_through)
+    todo = [r for r in items if r.item.person_id > done_through]
     console = Console(highlight=False, soft_wrap=True)
-    shown_area = area or words["region"]
+    shown_area = area or region_word()
     console.print(
-        words["review_start"].format(area=shown_area, n=len(todo), total=len(items)),
+        _("Review of {area}: {n} contacts left of {total}. Enter keeps, q stops.").format(
+            area=shown_area, n=len(todo), total=len(items)
+        ),
         markup=False,
     )
-    for item in todo:
-        change = ask_change(console, runtime, item)
+    for review in todo:
+        change = ask_change(console, runtime, names, review, day)
         if change is None:
-            console.print(words["review_stopped"].format(id=done_through), markup=False)
+            stopped = _("Stopped. Run the same command again to go on after person {id}.")
+            console.print(runtime.hint(stopped.format(id=done_through)), markup=False)
             return
         if change is not KEEP:
             result = st.set_status(client, config, change)
-            console.print(outcome_line(result, lang), markup=False)
+            console.print(outcome_line(result), markup=False)
             if result.outcome == "failed":
                 # The position stays before this person: running again asks about them again.
-                console.print(words["review_failed"].format(id=item.person_id), markup=False)
+                failed = _(
+                    "Person {id} was not changed. Run the same command again to go on from "
+                    "that person."
+                )
+                console.print(failed.format(id=review.item.person_id), markup=False)
                 raise typer.Exit(PartialFailure.exit_code)
         else:
-            console.print(words["kept"], markup=False)
-        done_through = item.person_id
+            console.print(_("Kept."), markup=False)
+        done_through = review.item.person_id
         st.save_review_position(position_file, area or "region", done_through)
     position_file.unlink(missing_ok=True)  # all done: the next review starts from the top
-    console.print(words["review_done"].format(area=shown_area), markup=False)
+    console.print(
+        _("Done: every contact of {area} has been reviewed.").format(area=shown_area),
+        markup=False,
+    )
+
+
+def contact_filter(runtime: Runtime, name: str | None, day: date) -> st.ContactFilter | None:
+    """--our-contact NAME (as SuperOffice shows "our contact") or `me`, as overdue reads it."""
+    if name is None:
+        return None
+    scope = with_our_contact(runtime, Scope(), name, day)
+    return st.ContactFilter(scope.our_contact, scope.associate_id)
+
+
+def review_scope(area: str | None, status: str | None, contact: st.ContactFilter | None) -> str:
+    """What a review's position is remembered under: a filtered walk has a place of its own."""
+    parts = [area or "region", status or ""]
+    if contact is not None:
+        parts.append(contact.name or f"associate{contact.associate_id}")
+    return "-".join(p for p in parts if p)
 
 
 KEEP = StatusChange(0, "")  # the answer "keep what is there"
 
 
-def outcome_line(result: st.SetResult, lang: str) -> str:
-    text = f"{WORDS[lang][result.outcome]}"
+def outcome_line(result: st.SetResult) -> str:
+    text = outcome_word(result.outcome)
     return f"{text}: {result.reason}" if result.reason else text.capitalize() + "."
 
 
-def show_person(console: Console, item: st.StatusItem, lang: str) -> None:
-    words = WORDS[lang]
-    none = words["none"]
+def show_person(console: Console, review: st.ReviewItem) -> None:
+    """Everything a guide needs to see before changing anything, and how to reach the person."""
+    item = review.item
     console.print()
-    console.print(words["person"].format(id=item.person_id, name=item.name), markup=False)
+    console.print(_("Person {id}: {name}").format(id=item.person_id, name=item.name), markup=False)
+    channel = review.preferred_contact
+    preferred = _(CHANNEL_WORDS[channel]) if channel and channel in CHANNEL_WORDS else channel
     details = (
-        (words["registered"], item.registered),
-        (words["kommuner"], ", ".join(item.kommuner)),
-        (words["current"], status_word(item.status, lang)),
-        (words["last_activity"], item.last_activity),
+        (_("Move status"), status_word(item.status)),
+        (_("Moved to"), item.moved_to),
+        (_("Move date"), item.move_date),
+        (_("Registered"), item.registered),
+        (_("Last activity"), item.last_activity),
+        (_("Municipalities"), ", ".join(item.kommuner)),
+        (_("Phone"), review.phone),
+        (_("E-mail"), review.email),
+        (_("Preferred channel"), preferred),
+        (_("Our contact"), review.our_contact),
     )
     for label, value in details:
-        console.print(f"  {label}: {value or none}", markup=False)
+        console.print(f"  {label}: {value or '-'}", markup=False)
 
 
-def ask_change(console: Console, runtime: Runtime, item: st.StatusItem) -> StatusChange | None:
-    """The change for this person, KEEP for Enter, None to stop (q, or the input ran out)."""
-    lang = runtime.lang
-    words = WORDS[lang]
+def ask_change(
+    console: Console, runtime: Runtime, names: StatusNames, review: st.ReviewItem, day: date
+) -> StatusChange | None:
+    """The change for this person, KEEP for Enter, None to stop (q, or the input ran out).
+    A change that contradicts itself is warned about and written only when confirmed."""
     keys = list(runtime.config.move_status.values)
-    choices = ", ".join(f"{n} {status_word(k, lang)}" for n, k in enumerate(keys, 1))
-    show_person(console, item, lang)
+    choices = ", ".join(f"{n} {status_word(k)}" for n, k in enumerate(keys, 1))
+    show_person(console, review)
+    item = review.item
     while True:
-        answer = prompt(console, words["ask"].format(choices=choices))
+        answer = prompt(console, _("New move status ({choices})").format(choices=choices))
         if answer is None or answer.casefold() in ("q", "quit", "avsluta"):
             return None
         if not answer:
             return KEEP
-        key = chosen_key(answer, keys, lang)
+        key = chosen_key(answer, keys, names)
         if key is None:
-            console.print(words["bad_answer"].format(answer=answer), markup=False)
+            bad = _("Unknown answer {answer!r}; choose a number, a name, Enter or q.")
+            console.print(bad.format(answer=answer), markup=False)
             continue
         try:
-            return details_of(console, runtime, item.person_id, key)
+            change = details_of(console, runtime, names, item, key)
         except UsageError as exc:
             console.print(str(exc), markup=False)
+            continue
+        found = contradictions(
+            change.status,
+            change.moved_to or item.moved_to,
+            change.move_date or item.move_date,
+            day,
+            new_date=change.move_date,
+        )
+        if not found:
+            return change
+        for contradiction in found:
+            line = _("Warning: {warning}").format(warning=contradiction.text())
+            console.print(line, markup=False)
+        if confirm(console):
+            return change
+        console.print(_("Not saved; choose again (Enter keeps)."), markup=False)
 
 
-def chosen_key(answer: str, keys: Sequence[str], lang: str) -> str | None:
-    """A status chosen by number, key or display name (any case)."""
+def chosen_key(answer: str, keys: Sequence[str], names: StatusNames) -> str | None:
+    """A status chosen by number, key, the tool's word or SuperOffice's name (any case)."""
     if answer.isdigit() and 1 <= int(answer) <= len(keys):
         return keys[int(answer) - 1]
-    folded = answer.casefold()
-    for key in keys:
-        if folded in (key.casefold(), status_word(key, lang).casefold()):
-            return key
-    return None
+    try:
+        return names.key(answer)
+    except UsageError:
+        return None
 
 
-def details_of(console: Console, runtime: Runtime, person_id: int, key: str) -> StatusChange:
-    """For a move, where to and when (both optional); then the validated change."""
+def details_of(
+    console: Console, runtime: Runtime, names: StatusNames, item: st.StatusItem, key: str
+) -> StatusChange:
+    """For a move, where to and when (Enter keeps what is shown); then the validated change."""
     config = runtime.config
-    words = WORDS[runtime.lang]
     moved_to = when = None
     if key == MOVED and config.move_status.moved_to_field:
-        moved_to = prompt(console, words["ask_moved_to"]) or None
+        keep = keep_text(item.moved_to)
+        moved_to = prompt(console, _("Moved to (municipality; {keep})").format(keep=keep)) or None
     if key == MOVED and config.move_status.move_date_field:
-        when = parse_day(prompt(console, words["ask_date"]) or None, "date")
-    return make_change(config, person_id, key, moved_to, when)
+        keep = keep_text(item.move_date)
+        answer = prompt(console, _("Move date YYYY-MM-DD ({keep})").format(keep=keep)) or None
+        when = parse_day(answer, "date")
+    return make_change(config, item.person_id, key, moved_to, when, names)
+
+
+def keep_text(value: object) -> str:
+    return _("Enter keeps {value}").format(value=value) if value else _("Enter skips")
 
 
 def prompt(console: Console, question: str) -> str | None:
