@@ -53,7 +53,7 @@ def test_an_unknown_key_with_nothing_close_lists_the_known_ones(env: Any) -> Non
     append(env, "\n[report]\nbanana = 1\n")
     result = env.run("--lang", "en", "overdue", "--all", "--as-of", str(AS_OF), "-f", "json")
     assert result.exit_code == 2
-    assert "[report] banana: unknown key; known here: yearly_goal" in result.stderr
+    assert "[report] banana: unknown key; known here: goals, recipients" in result.stderr
     assert result.stdout == ""
 
 

@@ -25,8 +25,8 @@ Moves (persons registered in 2024, status "moved" unless said):
   M4 moved to Krokom on 2024-06-01                        -> neither
   M5 status "planning", move date 2025-11-01              -> not a move
   M6 moved to Östersund on 2026-01-10                     -> neither (after the year)
-  -> households moved in Q4: Krokom 2, total 2; moved in 2025: Krokom 2, Åre 1, total 3 of the
-     goal 4 = 0.75
+  -> households moved in Q4: Krokom 2, total 2; moved in 2025: Krokom 2, Åre 1, total 3; with
+     `[report] goals` "2025Q4" = 4 the total's goal is 4, share 0.5
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def rows_by_area(stdout: str) -> dict[str, dict]:
 
 
 def test_quarter_figures_are_exact(sandbox_env, quarter):
-    env = sandbox_env(quarter, report={"yearly_goal": 4})
+    env = sandbox_env(quarter, report={"goals": {"2025Q4": 4}})
     result = env.run("report", "--quarter", "2025Q4", "--as-of", DAY, "--format", "json")
     assert result.exit_code == 0, result.output
     rows = rows_by_area(result.stdout)
@@ -116,6 +116,10 @@ def test_quarter_figures_are_exact(sandbox_env, quarter):
         "period": "2025Q4",
         "kommun": "Krokom",
         "registrations": 4,
+        "guidance": 4,
+        "newsletter_only": 0,
+        "magazine_only": 0,
+        "newsletter_and_magazine": 0,
         "assessed": 4,
         "answered_within_limit": 3,
         "share_within_limit": 0.75,
@@ -123,7 +127,8 @@ def test_quarter_figures_are_exact(sandbox_env, quarter):
         "unanswered": 1,
         "households_moved": 2,
         "moved_this_year": 2,
-        "yearly_goal": None,
+        "subscribers": 0,
+        "goal": None,
         "share_of_goal": None,
     }
     ostersund = rows["Östersund"]
@@ -147,7 +152,7 @@ def test_quarter_figures_are_exact(sandbox_env, quarter):
     assert total["share_within_limit"] == 0.6667
     assert (total["median_working_days"], total["unanswered"]) == (2.0, 1)
     assert (total["households_moved"], total["moved_this_year"]) == (2, 3)
-    assert (total["yearly_goal"], total["share_of_goal"]) == (4, 0.75)
+    assert (total["goal"], total["share_of_goal"]) == (4, 0.5)
 
 
 def test_running_quarter_leaves_those_not_yet_due_out_of_the_share(sandbox_env):
@@ -166,7 +171,7 @@ def test_running_quarter_leaves_those_not_yet_due_out_of_the_share(sandbox_env):
 
 
 def test_year_report_and_default_period(sandbox_env, quarter):
-    env = sandbox_env(quarter, report={"yearly_goal": 4})
+    env = sandbox_env(quarter)
     year = rows_by_area(env.run("report", "--year", "2025", "--as-of", DAY, "-f", "json").stdout)
     # The whole year: X2 (2025-09-30) counts too; moves in the year are moves in the period.
     assert year["total"]["registrations"] == 7
@@ -188,7 +193,7 @@ class Tags(HTMLParser):
 
 
 def test_html_is_one_self_contained_file_with_an_svg_chart(sandbox_env, quarter, tmp_path):
-    env = sandbox_env(quarter, report={"yearly_goal": 4})
+    env = sandbox_env(quarter, report={"goals": {"2025": 4}})
     out = tmp_path / "rapport.html"
     result = env.run("report", "--quarter", "2025Q4", "--as-of", DAY, "--output", str(out))
     assert result.exit_code == 0, result.output
@@ -199,10 +204,11 @@ def test_html_is_one_self_contained_file_with_an_svg_chart(sandbox_env, quarter,
     assert "script" not in parser.tags and "link" not in parser.tags
     assert parser.links == []  # nothing fetched from elsewhere
     assert '<html lang="sv">' in html and "Nya registreringar" in html
-    assert "Flyttade hushåll 2025: 3 av målet 4 (75 %)" in html
+    assert "Flyttade hushåll 2025 till och med 2025-12-31: 3 av målet 4 (75 %)" in html
     for svg in re.findall(r"<svg.*?</svg>", html, flags=re.S):
         ET.fromstring(svg)  # each chart is well-formed SVG
-    chart = ET.fromstring(re.findall(r"<svg.*?</svg>", html, flags=re.S)[0])
+    charts = re.findall(r"<svg.*?</svg>", html, flags=re.S)
+    chart = ET.fromstring(next(c for c in charts if "per kommun" in c))
     titles = [el.text for el in chart.iter("{http://www.w3.org/2000/svg}title")]
     assert "Krokom: 4" in titles and "Krokom: 2" in titles
 

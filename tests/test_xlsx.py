@@ -92,7 +92,9 @@ def test_report_workbook(sandbox_env: Any, tenant: Any, tmp_path: Path) -> None:
     result = env.run("report", "--year", "2025", "--as-of", AS_OF.isoformat(), "-o", str(out))
     assert result.exit_code == 0, result.output
     sheet = workbook(out)
-    assert headings(sheet)[:4] == ["Period", "Kommun", "Nya registreringar", "Svarstid passerad"]
+    assert headings(sheet)[:4] == [
+        "Period", "Kommun", "Nya registreringar", "Vill ha flyttvägledning",
+    ]  # fmt: skip
     shares = column(sheet, "Andel i tid")
     assert any(isinstance(v, float) and 0 <= v <= 1 for v in shares)
     share_cell = sheet.cell(2, headings(sheet).index("Andel i tid") + 1)

@@ -109,7 +109,8 @@ class PurgeSettings:
 
 @dataclass(frozen=True)
 class ReportSettings:
-    yearly_goal: int = 400
+    goals: Mapping[str, int] = dc.field(default_factory=dict)  # "2026" / "2026Q1" -> households
+    recipients: tuple[str, ...] = ()  # who `report --mail` sends the report to
 
 
 @dataclass(frozen=True)
@@ -486,7 +487,7 @@ def _notify(root: _Reader) -> NotifySettings:
 
 def _report(root: _Reader) -> ReportSettings:
     rep = root.table_of("report")
-    return ReportSettings(yearly_goal=rep.integer("yearly_goal", ReportSettings.yearly_goal, 0))
+    return ReportSettings(values.goals(rep, "goals"), values.mail_addresses(rep, "recipients"))
 
 
 def _ui(root: _Reader) -> str:

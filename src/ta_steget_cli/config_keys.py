@@ -17,7 +17,7 @@ from .i18n import _
 # Retired keys: still read where they can be (a warning names the replacement), so known here.
 # (The warning waits for its replacement to be a known key.)
 # (lookback_days is still a field, so known; config_values warns about it.)
-RETIRED = {"lang": "ui.lang"}
+RETIRED = {"lang": "ui.lang", "report.yearly_goal": "report.goals"}
 _NOT_IN_FILE = frozenset({"path", "warnings", "configured"})  # fields that no file sets
 
 

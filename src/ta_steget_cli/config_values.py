@@ -7,6 +7,7 @@ sections; they raise the reader's one-line errors naming the file, the key and w
 from __future__ import annotations
 
 import dataclasses as dc
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -100,6 +101,32 @@ def is_mail_address(text: str) -> bool:
     """One plain address: an @, and no space or control character (a CR LF would start a new
     mail header)."""
     return "@" in text and not any(c.isspace() or unicodedata.category(c) == "Cc" for c in text)
+
+
+def mail_addresses(reader: _Reader, key: str) -> tuple[str, ...]:
+    """A list of e-mail addresses ([report] recipients)."""
+    found = reader.strings(key, ())
+    for address in (a for a in found if not is_mail_address(a)):
+        raise reader.fail(key, address, "e-mail addresses")
+    return found
+
+
+_GOAL_PERIOD = re.compile(r"\d{4}(Q[1-4])?")
+
+
+def goals(reader: _Reader, key: str) -> dict[str, int]:
+    """[report] goals: a year or a quarter ("2026", "2026Q1") -> a positive number of
+    households moved. No built-in goal: only what the file says."""
+    table = reader.table_of(key)
+    out: dict[str, int] = {}
+    for period, value in table.table.items():
+        label = period.strip().upper()
+        if not _GOAL_PERIOD.fullmatch(label):
+            raise table.fail(period, period, 'a year or a quarter as "2026" or "2026Q1"')
+        if _not_id(value):
+            raise table.fail(period, value, "a positive number of households")
+        out[label] = value
+    return out
 
 
 def mail_address(reader: _Reader, key: str) -> str | None:

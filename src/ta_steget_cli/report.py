@@ -2,7 +2,11 @@
 got a first response, and how many households moved.
 
 The figures, and the choices behind them:
-- registrations: persons whose Stockholm registration date lies in the period (up to as_of).
+- registrations: persons whose Stockholm registration date lies in the period (up to as_of),
+  split by what they asked for (who_waits' rule on `[first_response] no_response_interests`):
+  move guidance; only the newsletter (`[purge] newsletter_interest`); only the magazine (the
+  other no-response interests); both. Only those who asked for guidance wait for a first
+  response, so only they count in the first-response figures below.
 - answered_within_limit / assessed: of the registrations whose due date (the fifth working day)
   has come by as_of, those whose first response was registered by the end of the due date.
   Persons still inside their five days are left out of the share, not counted as failures.
@@ -14,7 +18,14 @@ The figures, and the choices behind them:
   is the last thing a move guide does on a moved contact). A move counts for the municipality
   moved to; without one, for each municipality the person ticked, else for the region.
 - moved_this_year: the same count from 1 January of the period's year up to its end (or
-  as_of), held against `[report] yearly_goal` on the total row.
+  as_of).
+- subscribers: newsletter subscribers (active EMARKETING consent, or the newsletter interest:
+  the purge's rule) among the persons registered by the end of the period (or as_of). Consent
+  has no history in the register, so a past period counts who is subscribed now.
+- A municipality's row counts the persons who ticked it, so a person who ticked two counts in
+  both; the region's row those who ticked none; the total counts every person once.
+- goals: `[report] goals` maps a period ("2026", "2026Q1") to a number of households moved; a
+  goal is shown only for a period that has one (no built-in goal).
 
 The first-response rule is overdue.py's, so the report and the overdue list never disagree.
 """
@@ -27,12 +38,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+from . import filters as f
 from .errors import UsageError
 from .i18n import _
 from .models import Person
 from .move_status import MOVED
 from .overdue import Rule, answered_persons, calendar_of, rule_of
 from .register import MoveRecord, Register
+from .who_waits import no_guidance_ids
 from .workdays import EARLIEST_DAY, Calendar, latest_day, local_date
 
 REGION = "region"
@@ -57,6 +70,10 @@ class ReportRow:
 
     kommun: str
     registrations: int
+    guidance: int  # of the registrations: those who asked for move guidance (they wait)
+    newsletter_only: int  # asked for no guidance, only the newsletter
+    magazine_only: int  # ... only the magazine (the other no_response_interests)
+    newsletter_and_magazine: int  # ... both
     assessed: int
     answered_within_limit: int
     share_within_limit: float | None
@@ -64,8 +81,23 @@ class ReportRow:
     unanswered: int
     households_moved: int
     moved_this_year: int
-    yearly_goal: int | None = None
+    subscribers: int = 0
+    goal: int | None = None  # the total row's: `[report] goals` for the report's own period
     share_of_goal: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Goal:
+    """A configured goal and how far the period (or its year so far) has come."""
+
+    period: str  # "2026" or "2026Q1"
+    goal: int
+    moved: int
+    through: date  # the moves counted are those up to this day
+
+    @property
+    def share(self) -> float:
+        return self.moved / self.goal
 
 
 @dataclass(frozen=True)
@@ -74,6 +106,7 @@ class Report:
     as_of: date
     working_days: int
     rows: list[ReportRow]
+    goals: tuple[Goal, ...] = ()
 
     @property
     def total(self) -> ReportRow:
@@ -120,6 +153,17 @@ def last_full_quarter(as_of: date) -> Period:
     if quarter == 1:
         return quarter_period(f"{as_of.year - 1}Q4")
     return quarter_period(f"{as_of.year}Q{quarter - 1}")
+
+
+def previous_quarters(period: Period, count: int = 4) -> list[Period]:
+    """The `count` quarters ending with the one `period` ends in, oldest first (`--trend`)."""
+    quarter = (period.last.month - 1) // 3 + 1
+    year = period.last.year
+    out = []
+    for _quarter in range(count):
+        out.append(quarter_period(f"{year}Q{quarter}"))
+        quarter, year = (quarter - 1, year) if quarter > 1 else (4, year - 1)
+    return out[::-1]
 
 
 def choose_period(quarter: str | None, year: int | None, as_of: date) -> Period:
@@ -223,6 +267,57 @@ def moves(register: Register, period: Period) -> tuple[dict[int, MoveRecord], st
     return register.move_records(moved), moved
 
 
+@dataclass(frozen=True)
+class Asked:
+    """Of the persons registered in the period: who asked for no move guidance, and of those,
+    who ticked the newsletter and who the magazine (ids)."""
+
+    no_guidance: set[int]
+    newsletter: set[int]
+    magazine: set[int]
+
+
+def what_they_asked(register: Register, window: str, persons: Mapping[int, Person]) -> Asked:
+    config = register.config
+    no_response = set(config.first_response.no_response_interests)
+    if not persons or not no_response:
+        return Asked(set(), set(), set())
+    none = no_guidance_ids(register, window) & persons.keys()
+    newsletter_id = config.purge.newsletter_interest
+    magazine_ids = sorted(no_response - {newsletter_id})
+
+    def ticked(items: list[int]) -> set[int]:
+        found = (
+            register.person_ids(f.one_of("personInterestIds", items), window) if items else set()
+        )
+        return found & none
+
+    newsletter = ticked([newsletter_id] if newsletter_id in no_response else [])
+    return Asked(none, newsletter, ticked(magazine_ids))
+
+
+def subscriber_counts(register: Register, last: date, areas: list[str]) -> dict[str, int]:
+    """Newsletter subscribers registered by `last`, per municipality (those who ticked it),
+    for the region (none ticked) and in total (each once)."""
+    at_end = replace(register, as_of=last)
+    counts = {k: len(at_end.subscribers(at_end.kommun_filter(k))) for k in areas}
+    counts[REGION] = len(at_end.subscribers(at_end.region_filter()))
+    counts[TOTAL] = len(at_end.subscribers())
+    return counts
+
+
+def goals_for(config_goals: Mapping[str, int], period: Period, moved: int, in_year: int,
+              last: date) -> tuple[Goal, ...]:  # fmt: skip
+    """The period's own goal, and for a quarter its year's goal so far; only those configured."""
+    out = []
+    if period.label in config_goals:
+        out.append(Goal(period.label, config_goals[period.label], moved, last))
+    year = str(period.year)
+    if year != period.label and year in config_goals:
+        out.append(Goal(year, config_goals[year], in_year, last))
+    return tuple(out)
+
+
 def build_report(register: Register, period: Period) -> Report:
     """The report for `period` as the register stood at the end of as_of."""
     config = register.config
@@ -248,14 +343,23 @@ def build_report(register: Register, period: Period) -> Report:
         ms = config.move_status
         moved_to = register.list_values(ms.moved_to_field, ms.moved_to_values, moved_filter)
         move_kommuner = register.memberships(moved_filter)
+    subscribers = subscriber_counts(register, last, list(config.kommuner))
+
+    asked = what_they_asked(register, window, persons)
 
     def area_row(area: str, members: set[int]) -> ReportRow:
-        figures = first_response_figures((regs[p] for p in members if p in regs), as_of)
-        count, assessed, within, share, unanswered, median = figures
+        waiting = (regs[p] for p in members - asked.no_guidance if p in regs)
+        figures = first_response_figures(waiting, as_of)
+        _count, assessed, within, share, unanswered, median = figures
         mine = {p for p in records if area in move_areas(moved_to, move_kommuner, p)}
+        newsletter, magazine = members & asked.newsletter, members & asked.magazine
         return ReportRow(
             kommun=area,
-            registrations=count,
+            registrations=len(members),
+            guidance=len(members - asked.no_guidance),
+            newsletter_only=len(newsletter - magazine),
+            magazine_only=len(magazine - newsletter),
+            newsletter_and_magazine=len(newsletter & magazine),
             assessed=assessed,
             answered_within_limit=within,
             share_within_limit=share,
@@ -263,19 +367,30 @@ def build_report(register: Register, period: Period) -> Report:
             unanswered=unanswered,
             households_moved=len(mine & in_period),
             moved_this_year=len(mine & in_year),
+            subscribers=subscribers[area],
         )
 
     rows = [area_row(k, {p for p in persons if k in kommuner.get(p, ())}) for k in config.kommuner]
     rows.append(area_row(REGION, {p for p in persons if not kommuner.get(p)}))
-    total = area_row(TOTAL, set(persons))
-    goal = config.report.yearly_goal
+    goals = goals_for(config.report.goals, period, len(in_period), len(in_year), last)
+    own = next((g for g in goals if g.period == period.label), None)
     total = replace(
-        total,
+        area_row(TOTAL, set(persons)),
         # Distinct households: one who ticked two municipalities moved once.
         households_moved=len(in_period),
         moved_this_year=len(in_year),
-        yearly_goal=goal,
-        share_of_goal=len(in_year) / goal if goal else None,
+        goal=own.goal if own else None,
+        share_of_goal=own.share if own else None,
     )
     rows.append(total)
-    return Report(period, as_of, rule.working_days, rows)
+    return Report(period, as_of, rule.working_days, rows, goals)
+
+
+def build_trend(register: Register, period: Period, known: Report | None = None) -> list[Report]:
+    """The reports of the last four quarters up to `period`'s end, oldest first; a quarter that
+    starts after as_of is left out. `known` is a report already built (not read again)."""
+    return [
+        known if known is not None and known.period == quarter else build_report(register, quarter)
+        for quarter in previous_quarters(period)
+        if quarter.first <= register.as_of
+    ]

@@ -1,90 +1,38 @@
-"""`tasteget report`: the quarterly report as a table, JSON, CSV or one self-contained HTML file."""
+"""`tasteget report`: the quarterly report as a table, JSON, CSV or one self-contained HTML file,
+and by mail to `[report] recipients`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from enum import StrEnum
-from html import escape
+from collections.abc import Sequence
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from .. import mail
 from .. import report as rp
+from ..errors import ConfigError, TastegetError
 from ..files import write_atomically
-from ..output import Column, Format, as_record, format_for, render
+from ..output import Format, format_for, render, to_csv
 from ..register import Register
+from ..workdays import STOCKHOLM
 from .options import AsOfOption, OutputOption
+from .report_render import (
+    COLUMNS,
+    TABLE_KEYS,
+    WORDS,
+    ReportFormat,
+    column,
+    footer_lines,
+    record_of,
+    report_html,
+    trend_columns,
+    trend_records,
+)
 from .runtime import Runtime, as_of_or_today
-
-
-class ReportFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-    xlsx = "xlsx"
-    html = "html"
-
-
-COLUMNS = (
-    Column("period", "Period", "Period"),
-    Column("kommun", "Kommun", "Municipality"),
-    Column("registrations", "Nya registreringar", "New registrations", "right"),
-    Column("assessed", "Svarstid passerad", "Due date passed", "right"),
-    Column("answered_within_limit", "Svar i tid", "Answered in time", "right"),
-    Column("share_within_limit", "Andel i tid", "Share in time", "right", "0%"),
-    Column("median_working_days", "Median arbetsdagar", "Median working days", "right"),
-    Column("unanswered", "Obesvarade", "Unanswered", "right"),
-    Column("households_moved", "Flyttade hushåll", "Households moved", "right"),
-    Column("moved_this_year", "Flyttade i år", "Moved this year", "right"),
-    Column("yearly_goal", "Årsmål", "Yearly goal", "right"),
-    Column("share_of_goal", "Andel av målet", "Share of goal", "right", "0%"),
-)
-WORDS: Mapping[str, Mapping[str, str]] = {
-    "sv": {
-        "region": "Regionen (ingen kommun)",
-        "total": "Totalt",
-        "title": "Ta steget – rapport {period}",
-        "subtitle": "{first} – {last}, registret som det såg ut {as_of}. Första svar inom "
-        "{days} arbetsdagar.",
-        "not_over": "Perioden är inte slut: siffrorna gäller till och med {as_of}.",
-        "chart": "Nya registreringar och flyttade hushåll per kommun",
-        "legend_reg": "Nya registreringar",
-        "legend_moved": "Flyttade hushåll",
-        "goal": "Flyttade hushåll {year}: {moved} av målet {goal}",
-        "notes": "Andel i tid räknas bland dem vars svarstid har passerat. Ett hushåll räknas "
-        "som flyttat på flyttdatumet, annars den dag statusen senast ändrades, och för den "
-        "kommun det flyttade till.",
-    },
-    "en": {
-        "region": "The region (no municipality)",
-        "total": "Total",
-        "title": "Ta steget – report {period}",
-        "subtitle": "{first} – {last}, the register as it stood on {as_of}. First response "
-        "within {days} working days.",
-        "not_over": "The period is not over: figures up to and including {as_of}.",
-        "chart": "New registrations and households moved per municipality",
-        "legend_reg": "New registrations",
-        "legend_moved": "Households moved",
-        "goal": "Households moved in {year}: {moved} of the goal {goal}",
-        "notes": "The share in time counts those whose due date has passed. A household counts "
-        "as moved on its move date, else on the day its status last changed, and for the "
-        "municipality it moved to.",
-    },
-}
-# The terminal table keeps what fits on a screen; the goal goes in the footer.
-TABLE_KEYS = (
-    "kommun",
-    "registrations",
-    "share_within_limit",
-    "median_working_days",
-    "unanswered",
-    "households_moved",
-    "moved_this_year",
-)
-TABLE_COLUMNS = tuple(next(c for c in COLUMNS if c.key == k) for k in TABLE_KEYS)
-REG_COLOUR = "#1f5f8b"
-MOVED_COLOUR = "#4c9a2a"
 
 
 def report_command(
@@ -96,6 +44,9 @@ def report_command(
     year: Annotated[
         int | None, typer.Option("--year", "-y", help="A whole year.", show_default=False)
     ] = None,
+    trend: Annotated[
+        bool, typer.Option("--trend", help="Also the last four quarters side by side.")
+    ] = False,
     as_of: AsOfOption = None,
     fmt: Annotated[
         ReportFormat | None,
@@ -110,45 +61,74 @@ def report_command(
         ),
     ] = None,
     output: OutputOption = None,
+    send: Annotated[
+        bool,
+        typer.Option(
+            "--mail", help="Mail the HTML report and a CSV to [report] recipients (notify's SMTP)."
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="With --mail: write the .eml instead of sending.")
+    ] = False,
+    outbox: Annotated[
+        Path | None,
+        typer.Option(
+            "--outbox",
+            help="Folder for --mail --dry-run's .eml (default: [notify] outbox, else ./outbox).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """The quarterly report (default: the last quarter that has ended)."""
     runtime: Runtime = ctx.obj
     day = as_of_or_today(as_of)
     period = rp.choose_period(quarter, year, day)
     lang = runtime.lang
+    words = WORDS[lang]
+    if send:
+        check_mail_settings(runtime)
     register = Register(runtime.client(day), runtime.config, day)
     report = rp.build_report(register, period)
-    chosen = report_format(fmt, output)
+    quarters = rp.build_trend(register, period, report) if trend else []
     if period.last > day:
-        runtime.err.print(WORDS[lang]["not_over"].format(as_of=day), markup=False)
+        runtime.err.print(words["not_over"].format(as_of=day), markup=False)
+    if send:
+        mail_report(runtime, report, quarters, dry_run=dry_run, outbox=outbox)
+        return
+    chosen = report_format(fmt, output)
     if chosen is ReportFormat.html:
-        text = report_html(report, lang)
+        text = report_html(report, quarters, lang)
         if output is None:
             typer.echo(text, nl=False)
         else:
             write_atomically(output, text)
         return
+    if chosen is not ReportFormat.table:
+        reports = [r for r in quarters if r.period != period] + [report] if quarters else [report]
+        records = [record_of(row, r, lang, chosen) for r in reports for row in r.rows]
+        render(records, COLUMNS, fmt=Format(chosen.value), output=output, lang=lang)
+        for line in footer_lines(report, lang):
+            runtime.err.print(line, markup=False, highlight=False)
+        return
     records = [record_of(row, report, lang, chosen) for row in report.rows]
-    table = chosen is ReportFormat.table
     render(
         records,
-        TABLE_COLUMNS if table else COLUMNS,
-        fmt=Format(chosen.value),
+        [column(k) for k in TABLE_KEYS],
+        fmt=Format.table,
         output=output,
         lang=lang,
-        title=WORDS[lang]["title"].format(period=period.label),
-        footer=goal_line(report, lang) if table else None,
+        title=words["title"].format(period=period.label),
+        footer="\n".join(footer_lines(report, lang)),
     )
-
-
-def goal_line(report: rp.Report, lang: str) -> str | None:
-    total = report.total
-    if not total.yearly_goal:
-        return None
-    line = WORDS[lang]["goal"].format(
-        year=report.period.year, moved=total.moved_this_year, goal=total.yearly_goal
-    )
-    return f"{line} ({percent(total.share_of_goal)})"
+    if quarters and output is None:
+        render(
+            trend_records(quarters, lang),
+            trend_columns(quarters),
+            fmt=Format.table,
+            output=None,
+            lang=lang,
+            title=words["trend"],
+        )
 
 
 def report_format(fmt: ReportFormat | None, output: Path | None) -> ReportFormat:
@@ -156,148 +136,94 @@ def report_format(fmt: ReportFormat | None, output: Path | None) -> ReportFormat
     return ReportFormat(format_for(fmt.value if fmt else None, output, allowed))
 
 
-def area_name(kommun: str, lang: str) -> str:
-    return WORDS[lang].get(kommun, kommun) if kommun in (rp.REGION, rp.TOTAL) else kommun
+# ---------------------------------------------------------------- mail
 
 
-def record_of(row: rp.ReportRow, report: rp.Report, lang: str, fmt: ReportFormat) -> dict[str, Any]:
-    """JSON and CSV keep keys and plain numbers; the table shows names and percentages; a
-    workbook has names and numbers (its cells show shares as percentages)."""
-    record = {"period": report.period.label, **as_record(row)}
-    if fmt is ReportFormat.xlsx:
-        record["kommun"] = area_name(row.kommun, lang)
-    elif fmt is ReportFormat.table:
-        record["kommun"] = area_name(row.kommun, lang)
-        for key in ("share_within_limit", "share_of_goal"):
-            record[key] = percent(record[key])
-        record["median_working_days"] = number(record["median_working_days"])
-    elif record["share_within_limit"] is not None:
-        record["share_within_limit"] = round(record["share_within_limit"], 4)
-    return record
+def check_mail_settings(runtime: Runtime) -> None:
+    """Before reading the register: --mail needs recipients, a sender and (to send) SMTP."""
+    config = runtime.config
+    words = WORDS[runtime.lang]
+    if not config.report.recipients:
+        raise ConfigError(words["no_recipients"])
+    if not config.notify.sender:
+        raise ConfigError(words["no_sender"])
+    # The SMTP settings themselves are checked by mail.send, the one place that knows them.
 
 
-def percent(value: float | None) -> str:
-    return "" if value is None else f"{value * 100:.0f} %"
+def report_csv(report: rp.Report, quarters: Sequence[rp.Report], lang: str) -> str:
+    """The figures for Excel: the machine CSV's keys and numbers, with a BOM (UTF-8)."""
+    reports = [r for r in quarters if r.period != report.period] + [report]
+    records = [record_of(row, r, lang, ReportFormat.csv) for r in reports for row in r.rows]
+    return "\ufeff" + to_csv(records, COLUMNS)
 
 
-def number(value: float | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:.0f}" if value == int(value) else f"{value:.1f}".replace(".", ",")
-
-
-# ---------------------------------------------------------------- HTML
-
-
-def report_html(report: rp.Report, lang: str) -> str:
-    """One file to attach: inline CSS and SVG, no scripts, fonts or images from elsewhere."""
+def report_message(
+    report: rp.Report,
+    quarters: Sequence[rp.Report],
+    *,
+    sender: str,
+    recipients: Sequence[str],
+    lang: str,
+) -> EmailMessage:
+    """The report as a mail: a short text, the HTML as the body and as an attachment to save
+    or print, and the figures as CSV."""
     words = WORDS[lang]
     period = report.period
-    title = words["title"].format(period=period.label)
-    subtitle = words["subtitle"].format(
-        first=period.first, last=period.last, as_of=report.as_of, days=report.working_days
+    html_text = report_html(report, quarters, lang)
+    message = EmailMessage()
+    message["Subject"] = words["mail_subject"].format(period=period.label)
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Date"] = format_datetime(datetime.now(STOCKHOLM))
+    message["Message-ID"] = make_msgid("tasteget", domain=sender.rpartition("@")[2] or None)
+    message[mail.AS_OF_HEADER] = report.as_of.isoformat()
+    lines = "\n".join(footer_lines(report, lang))
+    text = words["mail_text"].format(
+        period=period.label, first=period.first, last=period.last, as_of=report.as_of, lines=lines
     )
-    total = report.total
-    goal = ""
-    if total.yearly_goal:
-        goal = f"<p class='goal'>{escape(goal_line(report, lang) or '')}</p>" + goal_bar(
-            total.moved_this_year, total.yearly_goal
-        )
-    not_over = (
-        f"<p class='note'>{escape(words['not_over'].format(as_of=report.as_of))}</p>"
-        if period.last > report.as_of
-        else ""
+    message.set_content(text, cte="quoted-printable")
+    message.add_alternative(html_text, subtype="html", cte="quoted-printable")
+    name = f"rapport-{period.label.lower()}" if lang == "sv" else f"report-{period.label.lower()}"
+    # As text with its charset, so that any mail program shows å, ä and ö right.
+    message.add_attachment(
+        html_text, subtype="html", filename=f"{name}.html", cte="quoted-printable"
     )
-    return f"""<!DOCTYPE html>
-<html lang="{lang}">
-<head>
-<meta charset="utf-8">
-<title>{escape(title)}</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em; color: #222; }}
-table {{ border-collapse: collapse; margin: 1em 0; }}
-th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; }}
-td.n {{ text-align: right; }}
-tr.total td {{ font-weight: bold; }}
-.note {{ color: #8a5a00; }}
-</style>
-</head>
-<body>
-<h1>{escape(title)}</h1>
-<p>{escape(subtitle)}</p>
-{not_over}
-{html_table(report, lang)}
-<h2>{escape(words["chart"])}</h2>
-{bar_chart(report, lang)}
-{goal}
-<p class="note">{escape(words["notes"])}</p>
-</body>
-</html>
-"""
+    message.add_attachment(
+        report_csv(report, quarters, lang),
+        subtype="csv",
+        filename=f"{name}.csv",
+        cte="quoted-printable",
+    )
+    return message
 
 
-def html_table(report: rp.Report, lang: str) -> str:
-    columns = [c for c in COLUMNS if c.key != "period"]
-    head = "".join(f"<th>{escape(c.heading(lang))}</th>" for c in columns)
-    rows = []
-    for row in report.rows:
-        record = record_of(row, report, lang, ReportFormat.table)
-        cells = "".join(
-            f"<td{' class=n' if c.justify == 'right' else ''}>{escape(_cell(record[c.key]))}</td>"
-            for c in columns
-        )
-        css = " class='total'" if row.kommun == rp.TOTAL else ""
-        rows.append(f"<tr{css}>{cells}</tr>")
-    return f"<table>\n<tr>{head}</tr>\n" + "\n".join(rows) + "\n</table>"
-
-
-def _cell(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def bar_chart(report: rp.Report, lang: str) -> str:
-    """Horizontal bar pairs per municipality (and the region): registrations and moves."""
+def mail_report(
+    runtime: Runtime,
+    report: rp.Report,
+    quarters: Sequence[rp.Report],
+    *,
+    dry_run: bool,
+    outbox: Path | None,
+) -> None:
+    config = runtime.config
+    lang = runtime.lang
     words = WORDS[lang]
-    rows = [r for r in report.rows if r.kommun != rp.TOTAL]
-    top = max([1, *(max(r.registrations, r.households_moved) for r in rows)])
-    label_w, bar_w, row_h = 200, 420, 34
-    height = 40 + row_h * len(rows)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + bar_w + 60}" '
-        f'height="{height}" role="img" aria-label="{escape(words["chart"])}" '
-        'font-family="sans-serif" font-size="12">',
-        f'<rect x="{label_w}" y="6" width="12" height="12" fill="{REG_COLOUR}"/>',
-        f'<text x="{label_w + 16}" y="16">{escape(words["legend_reg"])}</text>',
-        f'<rect x="{label_w + 180}" y="6" width="12" height="12" fill="{MOVED_COLOUR}"/>',
-        f'<text x="{label_w + 196}" y="16">{escape(words["legend_moved"])}</text>',
-    ]
-    for i, row in enumerate(rows):
-        y = 30 + i * row_h
-        name = escape(area_name(row.kommun, lang))
-        parts.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{name}</text>')
-        for j, (value, colour) in enumerate(
-            ((row.registrations, REG_COLOUR), (row.households_moved, MOVED_COLOUR))
-        ):
-            width = round(bar_w * value / top)
-            by = y + j * 13
-            parts.append(
-                f'<rect x="{label_w}" y="{by}" width="{width}" height="12" fill="{colour}">'
-                f"<title>{name}: {value}</title></rect>"
-            )
-            parts.append(f'<text x="{label_w + width + 4}" y="{by + 10}">{value}</text>')
-    parts.append("</svg>")
-    return "\n".join(parts)
-
-
-def goal_bar(moved: int, goal: int) -> str:
-    width = 420
-    filled = round(width * min(moved, goal) / goal)
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width + 2}" height="22" role="img" '
-        f'aria-label="{moved} / {goal}">'
-        f'<rect x="1" y="1" width="{width}" height="20" fill="#eee" stroke="#999"/>'
-        f'<rect x="1" y="1" width="{filled}" height="20" fill="{MOVED_COLOUR}"/></svg>'
+    recipients = config.report.recipients
+    assert config.notify.sender is not None  # check_mail_settings
+    message = report_message(
+        report, quarters, sender=config.notify.sender, recipients=recipients, lang=lang
     )
+    label = report.period.label
+    outgoing = mail.Outgoing(f"rapport {label}", tuple(recipients), message)
+    if dry_run:
+        (path,) = mail.write_eml([outgoing], outbox or config.notify.outbox)
+        typer.echo(words["mail_written"].format(period=label, count=len(recipients), path=path))
+        return
+    password = runtime.secrets().get("TASTEGET_SMTP_PASSWORD")
+    (result,) = mail.send([outgoing], config.notify, password)
+    if not result.ok:
+        raise TastegetError(words["mail_failed"].format(period=label, reason=result.reason))
+    typer.echo(words["mail_sent"].format(period=label, count=len(recipients)))
 
 
 def register(app: typer.Typer) -> None:
