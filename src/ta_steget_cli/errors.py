@@ -21,6 +21,10 @@ class ConfigError(TastegetError):
     exit_code = 2
 
 
+class UntrustedCertificate(ConfigError):
+    """The server's TLS certificate could not be verified (exit 2): no retry mends that."""
+
+
 class AuthError(TastegetError):
     """SuperOffice did not accept the credentials (exit 4)."""
 

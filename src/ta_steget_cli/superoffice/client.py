@@ -38,7 +38,7 @@ from .archive import Paginator
 from .auth import SessionKeeper, SuperOfficeAuth, UserAuth, auth_for
 from .extras import ClientExtras
 from .messages import gave_up, misdirected, tenant_down, tenant_unknown
-from .network import loopback_without_proxy
+from .network import certificate_failure, loopback_without_proxy
 from .observe import ReadObserver, observed
 from .oidc import OidcClient, browser_login
 from .requests import ApiRequest, rows_body, unmodified_since
@@ -343,6 +343,8 @@ class SuperOfficeClient(ClientExtras):
             )
         except httpx.TransportError as exc:
             self._log(exchange, type(exc).__name__)
+            if (untrusted := certificate_failure(exc, target)) is not None:
+                return Verdict(Action.FAIL, "certificate", error=untrusted)
             reason = _("{error} (connection failed or dropped)").format(error=type(exc).__name__)
             return Verdict(Action.RETRY, reason)
         if self.recorder is not None:

@@ -1,8 +1,14 @@
-"""How the client's connections are made: which ones may go through a proxy."""
+"""How the client's connections are made and fail: which ones may go through a proxy, and
+which connection failures no retry can mend."""
 
 from __future__ import annotations
 
+import ssl
+
 import httpx
+
+from ..errors import UntrustedCertificate
+from ..i18n import _
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
@@ -16,3 +22,34 @@ def loopback_without_proxy() -> dict[str, httpx.BaseTransport | None]:
     mounts: dict[str, httpx.BaseTransport | None] = {"http://": direct}
     mounts.update({f"all://{host}": direct for host in LOOPBACK_HOSTS})
     return mounts
+
+
+def certificate_failure(exc: BaseException, url: str) -> UntrustedCertificate | None:
+    """A connection refused because the server's certificate could not be verified (expired,
+    self-signed, issued for another name, or signed by a CA this machine does not trust). That
+    is not transient: retrying for minutes would end in "try again later", which is wrong
+    advice. None for any other failure."""
+    bad = _verification_error(exc)
+    if bad is None:
+        return None
+    host = httpx.URL(url).host
+    reason = bad.verify_message or bad.reason or type(bad).__name__
+    return UntrustedCertificate(
+        _(
+            "the TLS certificate of {host} cannot be trusted ({reason}); not retried: check "
+            "[superoffice] api_url or tenant, and if your network inspects TLS, point "
+            "SSL_CERT_FILE at its CA certificate"
+        ).format(host=host, reason=reason)
+    )
+
+
+def _verification_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate error under httpx's and httpcore's wrappers, if that is the cause."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
