@@ -54,6 +54,9 @@ class ApiError(TastegetError):
         self.error_type = error_type
         self.method = method
         self.path = path
+        # The answer to a retry, after an attempt whose answer was lost: a 409 may then be
+        # our own first write, committed, that the retry's `test` now finds.
+        self.after_retry = False
 
 
 class BadRequest(ApiError):

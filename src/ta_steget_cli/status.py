@@ -229,8 +229,9 @@ def set_status(
     try:
         # Only the fields that differ, and only if nobody changed the person since our read.
         client.write_custom_fields(pid, entity, diff)
-    except Conflict:
-        return after_conflict(client, config, change, wanted)
+    except Conflict as exc:
+        lost = tuple(diff) if exc.after_retry else ()
+        return after_conflict(client, config, change, wanted, lost)
     except NotFound:
         return SetResult(pid, "failed", _("the person was deleted before the write"), change.status)
     except Forbidden:
@@ -239,14 +240,24 @@ def set_status(
 
 
 def after_conflict(
-    client: PersonClient, config: Config, change: StatusChange, wanted: Mapping[str, str]
+    client: PersonClient,
+    config: Config,
+    change: StatusChange,
+    wanted: Mapping[str, str],
+    lost: tuple[str, ...] = (),
 ) -> SetResult:
-    """Someone changed the person between our read and write: re-read and tell what is there."""
+    """Someone changed the person between our read and write: re-read and tell what is there.
+    `lost`: the fields of a write whose first answer was lost and whose retry met the conflict,
+    which may then be our own first write, committed."""
     pid = change.person_id
     try:
         entity = client.get_person(pid)
     except NotFound:
         return SetResult(pid, "failed", _("the person was deleted by someone else"), change.status)
+    if lost and not changes_needed(entity, wanted):
+        # The tenant holds our values: our write went through; only its answer was lost.
+        why = _("the first answer was lost; read back, the person holds the new values")
+        return SetResult(pid, "set", why, change.status, lost)
     if not changes_needed(entity, wanted):
         # The other change already set what we wanted: nothing was lost.
         return SetResult(pid, "unchanged", None, change.status)

@@ -298,7 +298,7 @@ class SuperOfficeClient(ClientExtras):
         been through the Auth's own flow (a system user logs in again there): it is final."""
         started = self._monotonic()
         exchange = _Exchange(request)
-        resolved = False
+        resolved = retried = False
         method, shown = request.method, request.shown
         while True:
             verdict = self._attempt(exchange)
@@ -306,6 +306,8 @@ class SuperOfficeClient(ClientExtras):
                 return verdict.body
             if verdict.action is Action.FAIL:
                 assert verdict.error is not None
+                if isinstance(verdict.error, ApiError):
+                    verdict.error.after_retry = retried
                 raise verdict.error
             if verdict.action is Action.REAUTH:
                 raise self._auth_failed(method, shown)
@@ -321,6 +323,7 @@ class SuperOfficeClient(ClientExtras):
                     path=shown,
                 )
             self._wait_before_retry(verdict, method, shown, exchange.attempt, started)
+            retried = True
 
     def _attempt(self, exchange: _Exchange) -> Verdict:
         request = exchange.request
