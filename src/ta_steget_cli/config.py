@@ -61,7 +61,8 @@ class SuperOfficeSettings:
     client_id: str | None = None  # the native app's id for auth = "user" (not a secret)
     page_size: int = 1000
     requests_per_second: float = 10.0
-    timeout_seconds: float = 30.0
+    timeout_seconds: float = 30.0  # each read
+    request_deadline_seconds: float = 120.0  # the whole answer (a byte a second never ends)
     max_retries: int = 6
     max_retry_seconds: float = 120.0
     ticket_cache: Path | None = None  # where a system-user ticket is cached (0600)
@@ -108,6 +109,11 @@ class PurgeSettings:
 
 
 @dataclass(frozen=True)
+class RunSettings:
+    deadline_seconds: float = 0.0  # the whole command (cron); 0: none; --deadline overrides
+
+
+@dataclass(frozen=True)
 class ReportSettings:
     goals: Mapping[str, int] = dc.field(default_factory=dict)  # "2026" / "2026Q1" -> households
     recipients: tuple[str, ...] = ()  # who `report --mail` sends the report to
@@ -127,6 +133,7 @@ class Config:
     lang: str = dc.field(default="sv", metadata={"toml": "ui.lang"})
     secrets_file: Path | None = None
     warnings: tuple[str, ...] = ()  # one line each, for stderr (retired keys)
+    run: RunSettings = dc.field(default_factory=RunSettings)
 
 
 @dataclass(frozen=True)
@@ -368,6 +375,9 @@ def _superoffice(root: _Reader) -> SuperOfficeSettings:
         page_size=so.integer("page_size", d.page_size, 1, 5000),
         requests_per_second=so.number("requests_per_second", d.requests_per_second, 0.1, 1000.0),
         timeout_seconds=so.number("timeout_seconds", d.timeout_seconds, 0.1, 600.0),
+        request_deadline_seconds=so.number(
+            "request_deadline_seconds", d.request_deadline_seconds, 0.1, 3600.0
+        ),
         max_retries=so.integer("max_retries", d.max_retries, 0, 20),
         max_retry_seconds=so.number("max_retry_seconds", d.max_retry_seconds, 0.0, 3600.0),
         ticket_cache=so.path_value("ticket_cache", d.ticket_cache),
@@ -526,6 +536,7 @@ def parse_config(document: Mapping[str, Any], path: Path | None = None) -> Confi
         lang=_ui(root),
         secrets_file=root.path_value("secrets_file", None),
         warnings=values.retired_warnings(root) + retired_warnings(document, path, Config),
+        run=RunSettings(root.table_of("run").number("deadline_seconds", 0.0, 0.0, 604800.0)),
     )
 
 

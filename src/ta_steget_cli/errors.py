@@ -79,6 +79,11 @@ class TransientError(ApiError):
     """Retries were exhausted on 429/5xx/connection faults."""
 
 
+class DeadlinePassed(TransientError):
+    """The command's overall deadline passed (cron): it stopped before its next request, as it
+    stops when SuperOffice stops answering (a purge between persons, its journal consistent)."""
+
+
 class TenantUnavailable(ApiError):
     """The tenant is not running (maintenance or down)."""
 

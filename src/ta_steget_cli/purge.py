@@ -19,6 +19,7 @@ import io
 import logging
 import time
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -359,13 +360,16 @@ def apply_plan(
     *,
     progress: Progress | None = None,
     today: date | None = None,
+    step: Callable[[], AbstractContextManager[object]] = nullcontext,
 ) -> ApplyResult:
     """Delete exactly the plan's persons that still match the rule, backed up and journaled.
 
     Resumes from the journal of the same plan: done and skipped persons are not touched again, an
     intent without an outcome is re-checked (gone now: done). Stops (result `error`, journal
     consistent) on a lost connection or a tenant that stopped answering; raises on Ctrl-C, with
-    the journal consistent, too."""
+    the journal consistent, too. `step()` wraps each person: the client's command deadline
+    (cron) is checked as it is entered and not while a person is half done, so the run stops
+    between persons."""
     journal_path, backup_path, report_path = j.purge_files(config.purge.data_dir, plan.key)
     result = ApplyResult(planned=len(plan.persons), journal=journal_path, backup=backup_path)
     # The register as of today (or the plan's day, if later) sees every activity up to now.
@@ -385,9 +389,10 @@ def apply_plan(
                 active = recently_active(register, [p.person_id for p in block], kinds, plan)
                 for planned in block:
                     had_intent = planned.person_id in history.maybe_deleted
-                    outcome = purge_one(
-                        client, config.purge, plan, planned, active, had_intent, journal, backup
-                    )
+                    with step():
+                        outcome = purge_one(
+                            client, config.purge, plan, planned, active, had_intent, journal, backup
+                        )
                     _count(result, outcome)
                     handled += 1
                     if progress is not None:

@@ -71,6 +71,17 @@ def root(
             "($TASTEGET_PAGER, else $PAGER, else less).",
         ),
     ] = False,
+    deadline: Annotated[
+        float | None,
+        typer.Option(
+            "--deadline",
+            min=0.1,
+            metavar="SECONDS",
+            help="Stop the command cleanly once this many seconds have passed (for cron; "
+            "else [run] deadline_seconds).",
+            show_default=False,
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option(
@@ -85,8 +96,9 @@ def root(
     PAGING.set(not no_pager)
     handler = _log_handler(verbose)
     runtime = Runtime(
-        config_path=config, sandbox=sandbox, verbose=verbose, lang_option=lang, log_handler=handler
-    )
+        config_path=config, sandbox=sandbox, verbose=verbose, lang_option=lang,
+        log_handler=handler, deadline=deadline,
+    )  # fmt: skip
     ctx.obj = runtime
     ctx.call_on_close(runtime.close)
 

@@ -258,7 +258,9 @@ def apply_mode(
     if not yes:
         confirm(runtime, len(plan.persons), client.tenant_id)
     with _progress(err) as progress:
-        result = service.apply_plan(client, config, plan, progress=progress)
+        result = service.apply_plan(
+            client, config, plan, progress=progress, step=client.deadlines.person_step
+        )
     _repaired(err, result.repaired)
     envelope = {
         "status": result.status,

@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -61,6 +62,8 @@ class Runtime:
     verbose: bool = False
     lang_option: str | None = None
     log_handler: logging.Handler | None = field(default=None, repr=False)
+    deadline: float | None = None  # --deadline SECONDS
+    started: float = field(default_factory=time.monotonic)  # --deadline counts from here
     _config: Config | None = field(default=None, repr=False)
     _client: SuperOfficeClient | None = field(default=None, repr=False)
     _file_secrets: list[str] = field(default_factory=list, repr=False)
@@ -136,11 +139,18 @@ class Runtime:
                 secrets,
                 transport=transport,
                 logins=self.login_store(settings),
+                deadline=self._deadline_left(),
             )
             if sys.stderr.isatty():  # a person is watching: say what a long read is doing
                 rate = self.config.superoffice.requests_per_second
                 self._client.observer = TerminalProgress(sys.stderr, rate)
         return self._client
+
+    def _deadline_left(self) -> tuple[float, float] | None:
+        """The command's deadline (--deadline, else [run] deadline_seconds): (seconds left,
+        seconds set), counted from the command's start."""
+        seconds = self.deadline or self.config.run.deadline_seconds
+        return (seconds - (time.monotonic() - self.started), seconds) if seconds else None
 
     def _sandbox_transport(self, today: date | None) -> Any:
         """The --sandbox tenant as it was left by the last command (made on first use, laid out

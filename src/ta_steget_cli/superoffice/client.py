@@ -36,12 +36,13 @@ from ..rights import ADMIN_RIGHT, Principal
 from .answers import Action, Verdict, classify
 from .archive import Paginator
 from .auth import SessionKeeper, SuperOfficeAuth, UserAuth, auth_for
+from .deadline import Deadlines
 from .extras import ClientExtras
 from .messages import gave_up, misdirected, tenant_down, tenant_unknown
 from .network import certificate_failure, loopback_without_proxy
 from .observe import ReadObserver, observed
 from .oidc import OidcClient, browser_login
-from .requests import ApiRequest, rows_body, unmodified_since
+from .requests import ApiRequest, expect_dict, expect_list, rows_body, unmodified_since
 from .tenant import TenantState, check_url, login_host, parse_state
 
 logger = logging.getLogger("ta_steget_cli.superoffice")
@@ -132,7 +133,9 @@ class SuperOfficeClient(ClientExtras):
         utcnow: Callable[[], datetime] = _utcnow,
         rng: random.Random | None = None,
         logins: SessionKeeper | None = None,
+        deadline: tuple[float, float] | None = None,
     ) -> None:
+        """`deadline`: the command's own, (seconds left from now, seconds it was set to)."""
         self.settings = settings
         self.secrets = secrets
         self.stats = RequestStats()
@@ -142,6 +145,11 @@ class SuperOfficeClient(ClientExtras):
         self._utcnow = utcnow
         self._rng = rng or random.Random()
         self._limiter = RateLimiter(settings.requests_per_second, monotonic, sleep)
+        left, total = deadline or (None, None)
+        self.deadlines = Deadlines(
+            settings.request_deadline_seconds, settings.timeout_seconds,
+            None if left is None else monotonic() + left, total, monotonic,
+        )  # fmt: skip
         self._http = httpx.Client(
             transport=transport,
             mounts=None if transport is not None else loopback_without_proxy(),
@@ -301,6 +309,7 @@ class SuperOfficeClient(ClientExtras):
         resolved = retried = False
         method, shown = request.method, request.shown
         while True:
+            self.deadlines.check()
             verdict = self._attempt(exchange)
             if verdict.action is Action.DONE:
                 return verdict.body
@@ -333,23 +342,24 @@ class SuperOfficeClient(ClientExtras):
             "Accept-Language": LANGUAGE,
             **(request.headers or {}),
         }
+        until = self.deadlines.request_until()
         try:
-            response = self._http.request(
-                request.method,
-                target,
-                params=request.params,
-                data=request.data,
-                json=request.json_body,
-                headers=headers,
-                auth=self._auth if request.api else None,
-                extensions={_EXCHANGE: exchange},
-            )
+            sent = self._http.build_request(
+                request.method, target, params=request.params, data=request.data,
+                json=request.json_body, headers=headers, extensions={_EXCHANGE: exchange},
+                timeout=self.deadlines.timeout(until),
+            )  # fmt: skip
+            response = self._http.send(sent, auth=self._auth if request.api else None, stream=True)
+            self.deadlines.read(response, until)
         except httpx.TransportError as exc:
             self._log(exchange, type(exc).__name__)
+            self.deadlines.check()  # cut by the command's deadline: that is what to say
             if (untrusted := certificate_failure(exc, target)) is not None:
                 return Verdict(Action.FAIL, "certificate", error=untrusted)
-            reason = _("{error} (connection failed or dropped)").format(error=type(exc).__name__)
-            return Verdict(Action.RETRY, reason)
+            if isinstance(exc, httpx.NetworkError):
+                why = _("{error} (connection failed or dropped)")
+                return Verdict(Action.RETRY, why.format(error=type(exc).__name__))
+            return Verdict(Action.RETRY, f"{type(exc).__name__} ({exc})")  # a timeout says which
         if self.recorder is not None:
             self.recorder(request, response.request.url.path, response)
         return classify(
@@ -389,6 +399,7 @@ class SuperOfficeClient(ClientExtras):
     ) -> None:
         """Sleeps before the next attempt, or raises TransientError when the budget is spent."""
         wait = self._backoff(attempt, verdict.retry_after)
+        self.deadlines.allow_wait(wait)
         spent = self._monotonic() - started
         retries_done = attempt - 1
         if (
@@ -489,13 +500,13 @@ class SuperOfficeClient(ClientExtras):
     def get_person(self, person_id: int) -> dict[str, Any]:
         """The whole PersonEntity; NotFound when the person is unknown or deleted."""
         shown = f"/v1/Person/{int(person_id)}"
-        return _expect_dict(self._call(ApiRequest("GET", shown, "person:get")), shown)
+        return expect_dict(self._call(ApiRequest("GET", shown, "person:get")), shown)
 
     def patch_person(self, person_id: int, operations: list[dict[str, Any]]) -> dict[str, Any]:
         """Applies a JSON Patch; Conflict (409/412) when a `test` failed or the record changed."""
         shown = f"/v1/Person/{int(person_id)}"
         body = self._call(ApiRequest("PATCH", shown, "person:patch", json_body=operations))
-        return _expect_dict(body, shown)
+        return expect_dict(body, shown)
 
     def delete_person(self, person_id: int, *, if_unmodified_since: datetime | None = None) -> None:
         """Soft-deletes (recycle bin). NotFound when already gone, Conflict when changed since."""
@@ -525,7 +536,7 @@ class SuperOfficeClient(ClientExtras):
     # -- reference lists
 
     def _get_list(self, shown: str, kind: str) -> list[dict[str, Any]]:
-        return _expect_list(self._call(ApiRequest("GET", shown, kind)), shown)
+        return expect_list(self._call(ApiRequest("GET", shown, kind)), shown)
 
     def mdo_list(self, name: str) -> list[dict[str, Any]]:
         return self._get_list(f"/v1/MDOList/{name}", "mdolist:get")
@@ -538,7 +549,7 @@ class SuperOfficeClient(ClientExtras):
 
     def current_principal(self) -> dict[str, Any]:
         shown = "/v1/User/currentPrincipal"
-        return _expect_dict(self._call(ApiRequest("GET", shown, "user:principal")), shown)
+        return expect_dict(self._call(ApiRequest("GET", shown, "user:principal")), shown)
 
     def function_rights(self) -> tuple[str, ...] | None:
         """The signed-in user's functional rights; None where the server has no Sentry agent."""
@@ -573,20 +584,3 @@ class SuperOfficeClient(ClientExtras):
             or ADMIN_RIGHT in (rights or ())
             or (rights is None and is_system),
         )
-
-
-# ---------------------------------------------------------------- helpers
-
-
-def _expect_dict(body: Any, shown: str) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise ApiError(_("SuperOffice's answer to {call} is not an object").format(call=shown))
-    return body
-
-
-def _expect_list(body: Any, shown: str) -> list[dict[str, Any]]:
-    if isinstance(body, dict) and isinstance(body.get("value"), list):
-        body = body["value"]
-    if not isinstance(body, list):
-        raise ApiError(_("SuperOffice's answer to {call} is not a list").format(call=shown))
-    return body

@@ -44,3 +44,17 @@ def rows_body(body: Any, shown: str) -> dict[str, Any]:
         text = _("SuperOffice's answer to {call} has no list of rows ('value')")
         raise ApiError(text.format(call=shown))
     return body
+
+
+def expect_dict(body: Any, shown: str) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ApiError(_("SuperOffice's answer to {call} is not an object").format(call=shown))
+    return body
+
+
+def expect_list(body: Any, shown: str) -> list[dict[str, Any]]:
+    if isinstance(body, dict) and isinstance(body.get("value"), list):
+        body = body["value"]
+    if not isinstance(body, list):
+        raise ApiError(_("SuperOffice's answer to {call} is not a list").format(call=shown))
+    return body
