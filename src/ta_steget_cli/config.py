@@ -61,6 +61,7 @@ class SuperOfficeSettings:
     client_id: str | None = None  # the native app's id for auth = "user" (not a secret)
     page_size: int = 1000
     requests_per_second: float = 10.0
+    max_in_flight: int = 4  # requests at once, all under requests_per_second
     timeout_seconds: float = 30.0  # each read
     request_deadline_seconds: float = 120.0  # the whole answer (a byte a second never ends)
     max_retries: int = 6
@@ -374,6 +375,7 @@ def _superoffice(root: _Reader) -> SuperOfficeSettings:
         client_id=so.string("client_id"),
         page_size=so.integer("page_size", d.page_size, 1, 5000),
         requests_per_second=so.number("requests_per_second", d.requests_per_second, 0.1, 1000.0),
+        max_in_flight=so.integer("max_in_flight", d.max_in_flight, 1, 64),
         timeout_seconds=so.number("timeout_seconds", d.timeout_seconds, 0.1, 600.0),
         request_deadline_seconds=so.number(
             "request_deadline_seconds", d.request_deadline_seconds, 0.1, 3600.0
