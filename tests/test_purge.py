@@ -383,10 +383,13 @@ def test_ctrl_c_at_any_person_then_resume(
 
     with pytest.raises(KeyboardInterrupt):
         service.apply_plan(client, config, j.read_plan(plan_path), progress=interrupt)
-    assert len(deleted_ids(env.tenant)) == stop_at
+    # Persons already under way on other workers finish their steps before the stop (at most
+    # one per worker and one waiting); nobody new starts.
+    deleted = len(deleted_ids(env.tenant))
+    assert stop_at <= deleted <= stop_at + config.superoffice.max_in_flight + 1
     result = apply(env, plan_path, "--yes")
     assert result.exit_code == 0, result.output
-    assert "done_before: " + str(stop_at) in result.stderr
+    assert "done_before: " + str(deleted) in result.stderr
     check_consistent(env, plan_path)
 
 
@@ -428,7 +431,10 @@ def test_ctrl_c_between_delete_and_journal_counts_as_done_on_resume(
 def test_a_lost_connection_stops_and_the_same_command_carries_on(
     sandbox_env: Callable[..., Any], tmp_path: Path
 ) -> None:
-    env = sandbox_env(big_tenant(), purge={"max_share": 1.0}, superoffice={"max_retries": 2})
+    # One request at a time: the cut comes after the eleventh person exactly.
+    env = sandbox_env(
+        big_tenant(), purge={"max_share": 1.0}, superoffice={"max_retries": 2, "max_in_flight": 1}
+    )
     plan_path = make_plan(env, tmp_path)
     client, config = service_client(env)
 

@@ -123,7 +123,12 @@ def test_a_delete_answered_500_after_the_commit_is_done_and_undone(
 def test_a_crash_after_the_delete_and_a_failed_reread_still_counts_as_maybe_deleted(
     sandbox_env: Callable[..., Any], tmp_path: Path
 ) -> None:
-    env = sandbox_env(big_tenant(5), purge={"max_share": 1.0}, superoffice={"max_retries": 1})
+    # One request at a time: both faults are aimed at the attempts of one DELETE in turn.
+    env = sandbox_env(
+        big_tenant(5),
+        purge={"max_share": 1.0},
+        superoffice={"max_retries": 1, "max_in_flight": 1},
+    )
     plan_path = make_plan(env, tmp_path)
     # The first DELETE goes through and its answer is lost, and so is the retry's: the run
     # stops with an intent and no outcome, as after a kill -9 right after the DELETE.
@@ -150,7 +155,12 @@ def test_a_crash_after_the_delete_and_a_failed_reread_still_counts_as_maybe_dele
 def test_undo_tries_a_person_whose_delete_failed_after_the_intent(
     sandbox_env: Callable[..., Any], tmp_path: Path
 ) -> None:
-    env = sandbox_env(big_tenant(3), purge={"max_share": 1.0}, superoffice={"max_retries": 1})
+    # One request at a time: the GET fault is aimed at the read that settles the DELETE.
+    env = sandbox_env(
+        big_tenant(3),
+        purge={"max_share": 1.0},
+        superoffice={"max_retries": 1, "max_in_flight": 1},
+    )
     plan_path = make_plan(env, tmp_path)
     # A 500 after the commit, and the read that would tell fails too: the outcome is `failed`,
     # yet the person is in the recycle bin. Undo must try them all the same.

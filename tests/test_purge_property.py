@@ -10,7 +10,9 @@ runs it takes:
 - nobody is deleted twice; in the end the deleted set is the plan minus the skipped, and the
   journal agrees;
 - an undo, started at any point of the purge and run until it succeeds, brings back everyone the
-  purge deleted, and the journal says so.
+  purge deleted, and the journal says so;
+- all of this with one worker or several (`max_in_flight`): persons side by side, each one's
+  steps in order, the journal and the backup written by several threads.
 
 Runs on the sandbox's in-process transport, so that hundreds of examples take seconds.
 """
@@ -22,6 +24,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -159,6 +162,7 @@ class Faulty:
     ) -> None:
         self._client, self._tenant, self._faults, self.calls = client, tenant, faults, 0
         self._disk = disk
+        self._lock = threading.Lock()  # workers call at once; the k-th call is still one call
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
@@ -168,8 +172,16 @@ class Faulty:
         self._faults, self.calls = faults, 0
 
     def _call(self, method: str, *args: Any, **kw: Any) -> Any:
-        self.calls += 1
-        what = self._faults.pop(self.calls, None)
+        with self._lock:
+            self.calls += 1
+            what = self._faults.pop(self.calls, None)
+            self._arm(what, method)
+        answer = getattr(self._client, method)(*args, **kw)
+        if what == "ctrl_c_after":
+            raise KeyboardInterrupt
+        return answer
+
+    def _arm(self, what: str | None, method: str) -> None:
         path = UNDELETE_PATH if method == "undelete_person" else "/v1/Person/"
         if what == "ctrl_c_before":
             raise KeyboardInterrupt
@@ -189,10 +201,6 @@ class Faulty:
             self._tenant.faults.add("drop", path=path, times=5)
         elif what in ("disk_full", "disk_full_torn"):  # the next journal or backup line
             self._disk.armed, self._disk.torn = True, what == "disk_full_torn"
-        answer = getattr(self._client, method)(*args, **kw)
-        if what == "ctrl_c_after":
-            raise KeyboardInterrupt
-        return answer
 
     def get_person(self, person_id: int) -> Any:
         return self._call("get_person", person_id)
@@ -234,12 +242,14 @@ class Run:
     checking: CheckingTransport
     faulty: Faulty
     disk: FullDisk
+    workers: int
 
 
 def prepare(
     kinds: list[Kind],
     in_plan: list[bool] | None,
     faults: list[tuple[int, str]],
+    workers: int = 1,
 ) -> Run:
     tenant, all_ids = build_tenant(kinds)
     # A random plan, edited or not: any persons of the register, not only the rule's.
@@ -247,7 +257,8 @@ def prepare(
     data_dir = Path(tempfile.mkdtemp(prefix="purge-prop-"))
     api = api_url(IN_PROCESS_BASE_URL)
     document = merge(
-        sandbox_document(api, data_dir), {"superoffice": {"max_retries": 2, "page_size": 4}}
+        sandbox_document(api, data_dir),
+        {"superoffice": {"max_retries": 2, "page_size": 4, "max_in_flight": workers}},
     )
     config = parse_config(document)
     now = datetime.now(UTC)
@@ -272,7 +283,7 @@ def prepare(
     )
     disk = FullDisk()
     faulty = Faulty(client, tenant, dict(faults), disk)
-    return Run(tenant, all_ids, planned, plan, config, data_dir, checking, faulty, disk)
+    return Run(tenant, all_ids, planned, plan, config, data_dir, checking, faulty, disk, workers)
 
 
 def apply_runs(run: Run, runs: int) -> bool:
@@ -308,22 +319,33 @@ DELETABLE = Kind(old=True, subscriber=None, recent_activity=False, changed=False
     kinds=st.lists(person_kinds, min_size=1, max_size=12),
     in_plan=st.lists(st.booleans(), min_size=12, max_size=12),
     faults=st.lists(fault, max_size=6),
+    workers=st.sampled_from([1, 2, 4, 8]),
 )
 # The worst moments, always tried: a backup line cut by a full disk and left torn (call 1 is
 # the first GET, the backup line follows); a 500 after the DELETE's commit and on the read
 # that would settle it (call 2 is the first DELETE); a kill right after the DELETE and a
 # failed read on resume.
-@example(kinds=[DELETABLE] * 2, in_plan=[True] * 12, faults=[(1, "disk_full_torn")])
-@example(kinds=[DELETABLE] * 2, in_plan=[True] * 12, faults=[(2, "committed_status_twice")])
+@example(kinds=[DELETABLE] * 2, in_plan=[True] * 12, faults=[(1, "disk_full_torn")], workers=1)
+@example(
+    kinds=[DELETABLE] * 2, in_plan=[True] * 12, faults=[(2, "committed_status_twice")], workers=1
+)
 @example(
     kinds=[DELETABLE] * 2,
     in_plan=[True] * 12,
     faults=[(2, "ctrl_c_after"), (3, "committed_status")],
+    workers=1,
+)
+# Several workers, a kill after a DELETE and a 500 after another's commit at the same time.
+@example(
+    kinds=[DELETABLE] * 8,
+    in_plan=[True] * 12,
+    faults=[(3, "ctrl_c_after"), (4, "committed_status"), (6, "disk_full_torn")],
+    workers=4,
 )
 def test_never_outside_the_plan_never_without_a_backup(
-    kinds: list[Kind], in_plan: list[bool], faults: list[tuple[int, str]]
+    kinds: list[Kind], in_plan: list[bool], faults: list[tuple[int, str]], workers: int
 ) -> None:
-    run = prepare(kinds, in_plan, faults)
+    run = prepare(kinds, in_plan, faults, workers)
     tenant, planned = run.tenant, run.planned
     if not apply_runs(run, 2 + len(faults)):
         raise AssertionError("the purge did not finish after every fault had passed")
@@ -359,26 +381,37 @@ def test_never_outside_the_plan_never_without_a_backup(
         st.tuples(st.integers(min_value=1, max_value=15), st.sampled_from(CALL_FAULTS)),
         max_size=6,
     ),
+    workers=st.sampled_from([1, 2, 4, 8]),
 )
 # Always tried: a Ctrl-C (or kill) right after an Undelete took effect, and an Undelete whose
 # answer is lost after the commit, with the retry finding the recycle bin empty.
-@example(kinds=[DELETABLE] * 2, faults=[], apply_attempts=1, undo_faults=[(1, "ctrl_c_after")])
-@example(kinds=[DELETABLE] * 2, faults=[], apply_attempts=1, undo_faults=[(1, "committed_drop")])
+@example(
+    kinds=[DELETABLE] * 2, faults=[], apply_attempts=1, undo_faults=[(1, "ctrl_c_after")], workers=1
+)
+@example(
+    kinds=[DELETABLE] * 2,
+    faults=[],
+    apply_attempts=1,
+    undo_faults=[(1, "committed_drop")],
+    workers=1,
+)
 @example(
     kinds=[DELETABLE] * 2,
     faults=[(2, "committed_status_twice")],
     apply_attempts=1,
     undo_faults=[],
+    workers=1,
 )
 def test_undo_at_any_point_brings_back_everyone_the_purge_deleted(
     kinds: list[Kind],
     faults: list[tuple[int, str]],
     apply_attempts: int,
     undo_faults: list[tuple[int, str]],
+    workers: int,
 ) -> None:
     """The purge runs (perhaps not to its end: the faults may stop it every time), then the
     undo runs, under the same kinds of faults, until it succeeds."""
-    run = prepare(kinds, None, faults)
+    run = prepare(kinds, None, faults, workers)
     apply_runs(run, apply_attempts)
     journal, _, _ = j.purge_files(run.data_dir, run.plan.key)
     if not journal.exists():
@@ -387,7 +420,11 @@ def test_undo_at_any_point_brings_back_everyone_the_purge_deleted(
     for _run in range(12):
         try:
             with run.disk.installed():
-                result = undo.undo_journal(run.faulty, journal)  # type: ignore[arg-type]
+                result = undo.undo_journal(
+                    run.faulty,  # type: ignore[arg-type]
+                    journal,
+                    workers=run.workers,
+                )
         except (KeyboardInterrupt, TastegetError, OSError):
             continue
         if result.status == "success":

@@ -14,7 +14,6 @@ import respx
 from ta_steget_cli.config import Secrets
 from ta_steget_cli.errors import ConfigError
 from ta_steget_cli.superoffice import (
-    RateLimiter,
     RedactSecrets,
     format_datetime,
     parse_datetime,
@@ -66,25 +65,6 @@ def test_format_datetime_is_utc_without_offset() -> None:
 def test_primary_key_accepts_string_and_int() -> None:
     assert primary_key({"PrimaryKey": "4711"}) == 4711
     assert primary_key({"PrimaryKey": 4711}) == 4711
-
-
-def test_rate_limiter_holds_its_rate() -> None:
-    clock = FakeClock()
-    limiter = RateLimiter(10, clock.monotonic, clock.sleep)
-    start = clock.now
-    for _ in range(25):
-        limiter.acquire()
-    assert clock.now - start >= (25 - 1) / 10 - 1e-9
-    assert clock.now - start <= 25 / 10
-
-
-def test_rate_limiter_does_not_wait_after_a_pause() -> None:
-    clock = FakeClock()
-    limiter = RateLimiter(10, clock.monotonic, clock.sleep)
-    limiter.acquire()
-    clock.now += 5
-    limiter.acquire()
-    assert clock.sleeps == []
 
 
 def test_client_requests_are_spaced_by_the_rate_limiter() -> None:

@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -66,6 +67,9 @@ def open_append_private(path: Path) -> BinaryIO:
     return os.fdopen(fd, "ab", buffering=0)
 
 
+_APPENDING = threading.RLock()  # re-entered by Backup.write around its read-back
+
+
 def encode_line(record: Mapping[str, Any]) -> bytes:
     return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
@@ -77,16 +81,19 @@ def append_synced(handle: BinaryIO, record: Mapping[str, Any]) -> int:
     still ends in a whole line; if even that fails, the next open repairs it (repair_torn_tail)."""
     line = encode_line(record)
     fd = handle.fileno()
-    start = os.fstat(fd).st_size
-    try:
-        view = memoryview(line)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, start)
-        raise
+    # Purge workers append at once: where a line begins, and cutting a failed one off again,
+    # hold only if nobody else appends in between.
+    with _APPENDING:
+        start = os.fstat(fd).st_size
+        try:
+            view = memoryview(line)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)
+            raise
     return start
 
 
@@ -404,12 +411,14 @@ class Backup:
         """Appends the entity, then reads the line back from the file: BackupUnreadable (and
         no delete) unless it is there whole and names this person."""
         record = {"ts": now_text(), "id": person_id, "entity": entity}
-        start = append_synced(self._handle, record)
         expected = encode_line(record)
-        with self.path.open("rb") as handle:
-            handle.seek(max(start - 1, 0))
-            before = handle.read(1) if start else b"\n"  # the line must begin a line
-            found = handle.read(len(expected) + 1)
+        # Nobody appends between the line and its read-back: the line must be the file's end.
+        with _APPENDING:
+            start = append_synced(self._handle, record)
+            with self.path.open("rb") as handle:
+                handle.seek(max(start - 1, 0))
+                before = handle.read(1) if start else b"\n"  # the line must begin a line
+                found = handle.read(len(expected) + 1)
         if before != b"\n" or found != expected or _line_id(found) != person_id:
             raise BackupUnreadable(
                 _(

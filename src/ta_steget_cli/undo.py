@@ -9,6 +9,7 @@ from pathlib import Path
 from . import journal as j
 from .errors import ApiError, AuthError, NotFound, TenantUnavailable, TransientError, UsageError
 from .i18n import _
+from .parallel import in_order
 from .purge import Outcome, PersonClient, Progress, short_error
 
 
@@ -62,6 +63,7 @@ def undo_journal(
     *,
     other_tenant: bool = False,
     progress: Progress | None = None,
+    workers: int = 1,
 ) -> UndoResult:
     """Bring back every person the journal's purge deleted, while the recycle bin holds them.
 
@@ -77,8 +79,10 @@ def undo_journal(
         ids = to_undo(j.journal_history(path), tenant)
         journal.write("undo_start", tenant=tenant, pending=len(ids))
         try:
-            for n, pid in enumerate(ids, 1):
-                outcome = undo_one(client, pid)
+            # Independent persons, several at once; each one's outcome is journaled in order.
+            undone = in_order(lambda pid: undo_one(client, pid), ids, workers)
+            for n, outcome in enumerate(undone, 1):
+                pid = outcome.person_id
                 if outcome.step == j.UNDO_FAILED:
                     result.failed.append(outcome)
                 elif outcome.reason == RESTORED:

@@ -352,7 +352,8 @@ def undo_mode(runtime: Runtime, path: Path, fmt: Format | None, *, other_tenant:
     if not path.is_file():
         raise UsageError(_("--undo {path}: no such journal").format(path=path))
     runtime.require_delete("purge --undo")
-    result = undo.undo_journal(runtime.client(), path, other_tenant=other_tenant)
+    workers = runtime.config.superoffice.max_in_flight
+    result = undo.undo_journal(runtime.client(), path, other_tenant=other_tenant, workers=workers)
     _repaired(runtime.err, result.repaired)
     envelope = {
         "status": result.status,

@@ -80,6 +80,18 @@ def error(status: int, error_type: str, message: str, source: str) -> Response:
 
 
 def handle(tenant: SandboxTenant, request: Request) -> Response:
+    with tenant.lock:
+        tenant.arrivals.append(time.monotonic())
+        tenant.busy += 1
+        tenant.most_busy = max(tenant.most_busy, tenant.busy)
+    try:
+        return _handle(tenant, request)
+    finally:
+        with tenant.lock:
+            tenant.busy -= 1
+
+
+def _handle(tenant: SandboxTenant, request: Request) -> Response:
     path = unquote(request.path)
     lowered = path.lower()
     is_api = lowered.startswith(API_PREFIX + "/")

@@ -70,6 +70,11 @@ class SandboxTenant:
         self.trickle_seconds = 1.0  # between two bytes of a `trickle` fault's answer
         self.faults = Faults()
         self.requests: list[tuple[str, str, int]] = []
+        # When each request arrived (time.monotonic()), and the most answered at once: what
+        # SuperOffice's rate limit would see of a client.
+        self.arrivals: list[float] = []
+        self.busy = 0
+        self.most_busy = 0
         self.authentications = 0
         self.valid_tickets: set[str] = {ids.TICKET}
         self.oidc = OidcProvider()
@@ -361,6 +366,8 @@ class SandboxTenant:
 
     def reset_stats(self) -> None:
         self.requests.clear()
+        self.arrivals.clear()
+        self.most_busy = 0
         self.authentications = 0
 
     def guides(self) -> dict[int, User]:

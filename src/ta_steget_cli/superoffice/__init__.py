@@ -1,6 +1,7 @@
 """The SuperOffice client, the only code of tasteget that speaks HTTP.
 
-- `client.py`: sending, classifying answers, retries, the rate limiter, single-record calls;
+- `client.py`: sending, classifying answers, retries, single-record calls;
+- `limiter.py`: the one limiter all workers share (starts per second, requests in flight);
 - `auth.py`: one `httpx.Auth` per login mode (the system user's login and ticket cache);
 - `archive.py`: the paginator (page size, keyset paging, id chunking, repeated-page checks);
 - `answers.py`: each answer classified (done / retry / re-authenticate / resolve / fail);
@@ -12,7 +13,8 @@ Callers import from here; the names below are the package's public face.
 """
 
 from .auth import TICKET_CLAIM, SuperOfficeAuth, SystemUserAuth, auth_for
-from .client import RateLimiter, RequestStats, SuperOfficeClient
+from .client import RequestStats, SuperOfficeClient
+from .limiter import Limiter
 from .redact import RedactSecrets
 from .requests import ApiRequest
 from .tenant import TenantState, login_host
@@ -21,7 +23,7 @@ from .values import format_datetime, parse_datetime, primary_key
 __all__ = [
     "TICKET_CLAIM",
     "ApiRequest",
-    "RateLimiter",
+    "Limiter",
     "RedactSecrets",
     "RequestStats",
     "SuperOfficeAuth",

@@ -17,6 +17,8 @@ from ..errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
 from ..i18n import _
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# The server says it is overloaded: every worker waits, not only the one that heard it.
+OVERLOADED_STATUSES = frozenset({429, 503})
 
 
 class Action(enum.Enum):
@@ -34,6 +36,7 @@ class Verdict:
     body: Any = None
     retry_after: float | None = None
     error: Exception | None = None
+    overloaded: bool = False  # 429 or 503: back off every worker together
 
 
 def _status_text(status: int) -> str:
@@ -93,7 +96,12 @@ def classify(
             reason = _("{status} with an unreadable body").format(status=_status_text(status))
             return Verdict(Action.RETRY, reason)
     if status in RETRY_STATUSES:
-        return Verdict(Action.RETRY, _status_text(status), retry_after=_retry_after(response, now))
+        return Verdict(
+            Action.RETRY,
+            _status_text(status),
+            retry_after=_retry_after(response, now),
+            overloaded=status in OVERLOADED_STATUSES,
+        )
     if status == 401:
         return Verdict(Action.REAUTH, _status_text(status))
     if status == 421:

@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 from .. import filters
 from ..errors import ApiError, PageRepeated
 from ..i18n import _
+from ..parallel import in_order
 from .values import primary_key
 
 logger = logging.getLogger("ta_steget_cli.superoffice")
@@ -60,10 +61,13 @@ def archive_params(
 class Paginator:
     """Every row of an archive question, however many pages or chunks it takes."""
 
-    def __init__(self, fetch: FetchPage, page_size: int, api_url: Callable[[], str]) -> None:
+    def __init__(
+        self, fetch: FetchPage, page_size: int, api_url: Callable[[], str], workers: int = 1
+    ) -> None:
         self._fetch = fetch
         self.page_size = page_size
         self._api_url = api_url
+        self.workers = workers  # pages asked for at once (the client's max_in_flight)
 
     # -- keyset paging
 
@@ -149,11 +153,15 @@ class Paginator:
         for list columns (PersonActivity's personId)."""
         unique = sorted({int(i) for i in ids})
         size = max(1, chunk_size or self.page_size)
-        operator = id_operator or _id_operator(provider, id_column)
-        for start in range(0, len(unique), size):
-            chunk = unique[start : start + size]
-            match = _id_match(id_column, operator)
-            yield from self._chunk(provider, chunk, match, select, filter, entities)
+        match = _id_match(id_column, id_operator or _id_operator(provider, id_column))
+        chunks = [unique[start : start + size] for start in range(0, len(unique), size)]
+
+        def read(chunk: list[int]) -> list[Row]:
+            return list(self._chunk(provider, chunk, match, select, filter, entities))
+
+        # The chunks are independent questions: asked at once, answered in the ids' order.
+        for rows in in_order(read, chunks, self.workers):
+            yield from rows
 
     def _chunk(
         self,

@@ -15,6 +15,7 @@ import base64
 import contextlib
 import json
 import logging
+import threading
 from collections.abc import Callable, Generator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -145,13 +146,15 @@ class SystemUserAuth(SuperOfficeAuth):
         self._utcnow = utcnow
         self._ticket: str | None = None
         self._ticket_expires: datetime | None = None
+        # Workers share one ticket: one of them logs in while the others wait for its ticket.
+        self._lock = threading.RLock()
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers.update(self.headers())
         response = yield request
         if response.status_code == 401:
             logger.debug("ticket refused; logging in again")
-            self.forget_ticket()
+            self.forget_ticket(refused=request.headers["Authorization"])
             request.headers.update(self.headers())
             yield request
 
@@ -159,6 +162,10 @@ class SystemUserAuth(SuperOfficeAuth):
         return {"Authorization": f"SOTicket {self.ticket()}", "SO-AppToken": self._app_token()}
 
     def ticket(self) -> str:
+        with self._lock:
+            return self._current_ticket()
+
+    def _current_ticket(self) -> str:
         now = self._utcnow()
         if self._ticket and self._ticket_expires and now < self._ticket_expires:
             return self._ticket
@@ -172,13 +179,18 @@ class SystemUserAuth(SuperOfficeAuth):
         self._write_ticket_cache(ticket, self._ticket_expires)
         return ticket
 
-    def forget_ticket(self) -> None:
-        self._ticket = None
-        self._ticket_expires = None
-        path = self.settings.ticket_cache
-        if path is not None:
-            with contextlib.suppress(OSError):
-                path.unlink()
+    def forget_ticket(self, refused: str | None = None) -> None:
+        """Forgets the ticket; with `refused` (the Authorization a 401 answered), only if it is
+        still that one: when several workers hear 401 at once, one new login serves them all."""
+        with self._lock:
+            if refused is not None and refused != f"SOTicket {self._ticket}":
+                return
+            self._ticket = None
+            self._ticket_expires = None
+            path = self.settings.ticket_cache
+            if path is not None:
+                with contextlib.suppress(OSError):
+                    path.unlink()
 
     # -- the ticket cache
 
@@ -297,13 +309,19 @@ class UserAuth(SuperOfficeAuth):
         self._oidc = oidc
         self._keeper = keeper
         self._session: Session | None = None
+        # Workers share one login: one of them refreshes it while the others wait.
+        self._lock = threading.RLock()
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers.update(self.headers())
         response = yield request
         if response.status_code == 401:
             logger.debug("access token refused; refreshing it")
-            self._refresh(self.session())
+            with self._lock:
+                session = self.session()
+                # Another worker may have refreshed it since this request went out.
+                if request.headers["Authorization"] == f"Bearer {session.access_token}":
+                    self._refresh(session)
             request.headers.update(self.headers())
             yield request
 
@@ -316,6 +334,10 @@ class UserAuth(SuperOfficeAuth):
 
     def session(self) -> Session:
         """The current login, refreshed first when its access token is (nearly) spent."""
+        with self._lock:
+            return self._current_session()
+
+    def _current_session(self) -> Session:
         if self._session is None:
             self._session = self._keeper.load()
             if self._session is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -38,6 +39,7 @@ from .archive import Paginator
 from .auth import SessionKeeper, SuperOfficeAuth, UserAuth, auth_for
 from .deadline import Deadlines
 from .extras import ClientExtras
+from .limiter import Limiter
 from .messages import gave_up, misdirected, tenant_down, tenant_unknown
 from .network import certificate_failure, loopback_without_proxy
 from .observe import ReadObserver, observed
@@ -73,35 +75,17 @@ class RequestStats:
     requests: int = 0
     retries: int = 0
     by_kind: Counter[str] = field(default_factory=Counter)
+    # Workers count at once; `+=` on an attribute is not atomic across threads.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count(self, kind: str) -> None:
-        self.requests += 1
-        self.by_kind[kind] += 1
+        with self._lock:
+            self.requests += 1
+            self.by_kind[kind] += 1
 
-
-class RateLimiter:
-    """Spaces calls at most `rate` per second (SuperOffice's app rules: 10/s)."""
-
-    def __init__(
-        self,
-        rate: float,
-        monotonic: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if rate <= 0:
-            raise ValueError("rate must be positive")
-        self.interval = 1.0 / rate
-        self._monotonic = monotonic
-        self._sleep = sleep
-        self._next: float | None = None
-
-    def acquire(self) -> None:
-        """Wait until the next call may go."""
-        now = self._monotonic()
-        if self._next is not None and now < self._next:
-            self._sleep(self._next - now)
-            now = self._next
-        self._next = now + self.interval
+    def retried(self) -> None:
+        with self._lock:
+            self.retries += 1
 
 
 # ---------------------------------------------------------------- one call
@@ -114,6 +98,7 @@ class _Exchange:
     request: ApiRequest
     attempt: int = 0
     began: float = 0.0
+    holding: bool = False  # has a slot of the limiter (sent, answer not in yet)
 
 
 # ---------------------------------------------------------------- the client
@@ -144,7 +129,13 @@ class SuperOfficeClient(ClientExtras):
         self._monotonic = monotonic
         self._utcnow = utcnow
         self._rng = rng or random.Random()
-        self._limiter = RateLimiter(settings.requests_per_second, monotonic, sleep)
+        self._limiter = Limiter(
+            settings.requests_per_second, settings.max_in_flight, monotonic, sleep
+        )
+        # The tenant's state is looked up once for all workers, not once by each.
+        self._state_lock = threading.RLock()
+        # The observer hears pages from several workers; it need not be thread-safe itself.
+        self._observer_lock = threading.Lock()
         left, total = deadline or (None, None)
         self.deadlines = Deadlines(
             settings.request_deadline_seconds, settings.timeout_seconds,
@@ -266,17 +257,19 @@ class SuperOfficeClient(ClientExtras):
         """The tenant's /api/state answer; None when api_url is configured directly."""
         if self.settings.api_url:
             return None
-        if self._state is None or self._state_expired(self._state):
-            self._state = self._fetch_state()
-        return self._state
+        with self._state_lock:
+            if self._state is None or self._state_expired(self._state):
+                self._state = self._fetch_state()
+            return self._state
 
     def _state_expired(self, state: TenantState) -> bool:
         return state.valid_until is not None and self._utcnow() >= state.valid_until
 
     def _resolved_state(self, *, force: bool) -> TenantState:
-        if force or self._state is None or self._state_expired(self._state):
-            self._state = self._fetch_state()
-        state = self._state
+        with self._state_lock:
+            if force or self._state is None or self._state_expired(self._state):
+                self._state = self._fetch_state()
+            state = self._state
         if not state.usable:
             raise TenantUnavailable(tenant_down(state.context, state.state))
         return state
@@ -360,6 +353,8 @@ class SuperOfficeClient(ClientExtras):
                 why = _("{error} (connection failed or dropped)")
                 return Verdict(Action.RETRY, why.format(error=type(exc).__name__))
             return Verdict(Action.RETRY, f"{type(exc).__name__} ({exc})")  # a timeout says which
+        finally:
+            self._release(exchange)  # no answer came (a dropped connection, Ctrl-C, ...)
         if self.recorder is not None:
             self.recorder(request, response.request.url.path, response)
         return classify(
@@ -369,15 +364,25 @@ class SuperOfficeClient(ClientExtras):
     def _on_request(self, http_request: httpx.Request) -> None:
         """Every HTTP request, a re-send by an Auth flow included: rate limited and counted."""
         exchange: _Exchange = http_request.extensions[_EXCHANGE]
-        self._limiter.acquire()
+        self._limiter.start()
+        exchange.holding = True
         exchange.attempt += 1
         if exchange.attempt > 1:
-            self.stats.retries += 1
+            self.stats.retried()
         self.stats.count(exchange.request.kind)
         exchange.began = self._monotonic()
 
     def _on_response(self, response: httpx.Response) -> None:
-        self._log(response.request.extensions[_EXCHANGE], response.status_code)
+        exchange: _Exchange = response.request.extensions[_EXCHANGE]
+        # The slot is free as soon as the answer is in: an Auth flow may log in and send the
+        # request again, each through a slot of its own.
+        self._release(exchange)
+        self._log(exchange, response.status_code)
+
+    def _release(self, exchange: _Exchange) -> None:
+        if exchange.holding:
+            exchange.holding = False
+            self._limiter.finish()
 
     def _log(self, exchange: _Exchange, outcome: object) -> None:
         elapsed_ms = (self._monotonic() - exchange.began) * 1000
@@ -412,6 +417,8 @@ class SuperOfficeClient(ClientExtras):
                 path=shown,
             )
         logger.debug("retrying %s %s in %.1f s (%s)", method, shown, wait, verdict.reason)
+        if verdict.overloaded:
+            self._limiter.pause(wait)  # the server is overloaded for every worker, not just this
         self._sleep(wait)
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
@@ -437,7 +444,8 @@ class SuperOfficeClient(ClientExtras):
             body = self._call(ApiRequest("GET", shown, kind, params=params))
         checked = rows_body(body, shown)
         if self.observer is not None:
-            self.observer.page(provider, len(checked["value"]), self.stats.requests)
+            with self._observer_lock:
+                self.observer.page(provider, len(checked["value"]), self.stats.requests)
         return checked
 
     def _url_length(self, shown: str, params: dict[str, str]) -> int:
@@ -451,6 +459,7 @@ class SuperOfficeClient(ClientExtras):
                 lambda provider, params, url=None: self._archive(provider, params, url),
                 self.settings.page_size,
                 lambda: self.api_url,
+                self.settings.max_in_flight,
             )
         return self._pager
 

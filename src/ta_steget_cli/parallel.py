@@ -1,0 +1,77 @@
+"""Independent steps on a few threads, their answers in the order they were asked for.
+
+The steps themselves do the I/O (through the client); this module only schedules them, so a
+service may use it and stay a plain function over its arguments. The client's limiter keeps every
+worker under the one rate limit; here nothing waits on the clock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar, cast
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_NOT_STARTED = object()  # a step left alone because an earlier one failed
+
+
+def in_order(work: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
+    """`work(item)` for every item, on up to `workers` threads, answered in the items' order.
+
+    At most `workers + 1` steps are started ahead of the answer being read, so a long list is
+    never all in memory at once. After a step fails, no new step starts; those already running
+    finish and their answers are still given, in order; then the first failure is raised. This is
+    what a purge needs: every person whose delete went out has its journal line and its count.
+    Ctrl-C while waiting stops the same way. One worker: the steps run here, one after another."""
+    if workers <= 1:
+        yield from (work(item) for item in items)
+        return
+    stop = threading.Event()
+
+    def step(item: T) -> R | object:
+        if stop.is_set():
+            return _NOT_STARTED
+        try:
+            return work(item)
+        except BaseException:
+            stop.set()
+            raise
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="tasteget") as pool:
+        try:
+            yield from _answers(pool, step, iter(items), workers + 1, stop)
+        except BaseException:
+            stop.set()  # Ctrl-C, or the consumer gave up: start nothing more
+            raise
+
+
+def _answers(
+    pool: ThreadPoolExecutor,
+    step: Callable[[T], R | object],
+    items: Iterator[T],
+    ahead: int,
+    stop: threading.Event,
+) -> Iterator[R]:
+    pending: deque[Future[R | object]] = deque()
+    failure: BaseException | None = None
+    while True:
+        while not stop.is_set() and len(pending) < ahead:
+            item = next(items, _NOT_STARTED)
+            if item is _NOT_STARTED:
+                break
+            pending.append(pool.submit(step, cast(T, item)))
+        if not pending:
+            break
+        try:
+            answer = pending.popleft().result()
+        except Exception as exc:
+            failure = failure or exc
+            continue
+        if answer is not _NOT_STARTED:
+            yield cast(R, answer)
+    if failure is not None:
+        raise failure

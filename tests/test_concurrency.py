@@ -1,0 +1,124 @@
+"""Several workers under one limiter, against the sandbox over real HTTP on 127.0.0.1: what the
+tenant sees (never more starts in a second than requests_per_second, never more at once than
+max_in_flight) and what people see (the same rows, byte for byte, with one worker or eight)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ta_steget_cli import journal as j
+from ta_steget_cli.sandbox import SandboxTenant
+
+from .conftest import AS_OF
+
+OLD = datetime(2018, 2, 3, 9, 0, tzinfo=UTC)
+
+
+def most_in_one_second(moments: list[float]) -> int:
+    """The most moments in any closed one-second window [t, t + 1]."""
+    ordered = sorted(moments)
+    most, first = 0, 0
+    for last, moment in enumerate(ordered):
+        while moment - ordered[first] > 1.0:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+def test_the_window_count_is_right() -> None:
+    assert most_in_one_second([0.0, 0.5, 1.0, 1.01, 2.5]) == 3
+    assert most_in_one_second([0.0, 1.5, 3.0]) == 1
+    assert most_in_one_second([]) == 0
+
+
+def old_persons(n: int, latency: float) -> SandboxTenant:
+    tenant = SandboxTenant(persons=0, seed=4, today=AS_OF, latency=latency)
+    for k in range(n):
+        tenant.add_person("Test", f"P{k}", registered=OLD + timedelta(days=k))
+    return tenant
+
+
+def test_eight_workers_never_start_more_than_the_rate_in_any_second(
+    sandbox_env: Callable[..., Any], tmp_path: Path
+) -> None:
+    """A purge of 20 persons (a read and a delete each) on eight workers, at 10 requests per
+    second, against answers that take 200 ms: the sandbox's own record of when each request
+    arrived never has more than 10 in one second, nor more than 8 under way at once. (The
+    limiter keeps its window 50 ms longer than a second, so that the way here cannot bunch
+    requests that left a window apart.)"""
+    env = sandbox_env(
+        old_persons(20, latency=0.2),
+        purge={"max_share": 1.0},
+        superoffice={"requests_per_second": 10, "max_in_flight": 8},
+    )
+    plan_path = tmp_path / "plan.json"
+    made = env.run("purge", "--dry-run", "--as-of", AS_OF.isoformat(), "--plan-out", str(plan_path))
+    assert made.exit_code == 0, made.output
+    env.tenant.reset_stats()
+    result = env.run("purge", "--plan", str(plan_path), "--yes")
+    assert result.exit_code == 0, result.output
+    deletes = [r for r in env.tenant.requests if r[0] == "DELETE" and r[2] == 204]
+    assert len(deletes) == 20
+    assert len(env.tenant.arrivals) >= 41  # a read and a delete each, and the re-check
+    assert most_in_one_second(env.tenant.arrivals) <= 10
+    assert env.tenant.most_busy <= 8
+
+
+READ_COMMANDS = [
+    ("overdue", "--all"),
+    ("status", "list", "--kommun", "Krokom"),
+    ("status", "list", "--region"),
+    ("purge", "--dry-run"),
+    ("report", "--year", str(AS_OF.year)),
+]
+
+
+@pytest.mark.parametrize("command", READ_COMMANDS, ids=lambda c: " ".join(c[:2]))
+def test_one_worker_and_eight_show_the_same_rows(
+    sandbox_env: Callable[..., Any], command: tuple[str, ...]
+) -> None:
+    """Every read command's rows, with many pages and id chunks to read (page size 25), are the
+    same bytes whether one request or eight go at once."""
+    tenant = SandboxTenant(persons=600, seed=11, today=AS_OF)
+    outputs = []
+    for workers in (1, 8):
+        env = sandbox_env(
+            tenant,
+            purge={"max_share": 1.0},
+            superoffice={"max_in_flight": workers, "page_size": 25},
+        )
+        tenant.reset_stats()
+        result = env.run(*command, "--as-of", AS_OF.isoformat(), "--format", "json")
+        assert result.exit_code == 0, result.output
+        outputs.append(result.stdout_bytes)
+        assert len(tenant.requests) > 10  # pages and chunks enough for workers to share
+        if workers == 8:
+            assert tenant.most_busy <= 8
+    assert outputs[0] == outputs[1]
+    assert json.loads(outputs[0])  # rows, not an empty answer
+
+
+def test_an_undo_on_eight_workers_brings_everyone_back(
+    sandbox_env: Callable[..., Any], tmp_path: Path
+) -> None:
+    env = sandbox_env(
+        old_persons(12, latency=0.0), purge={"max_share": 1.0}, superoffice={"max_in_flight": 8}
+    )
+    plan_path = tmp_path / "plan.json"
+    made = env.run("purge", "--dry-run", "--as-of", AS_OF.isoformat(), "--plan-out", str(plan_path))
+    assert made.exit_code == 0, made.output
+    assert env.run("purge", "--plan", str(plan_path), "--yes").exit_code == 0
+    journal, _, _ = j.purge_files(env.data_dir, j.read_plan(plan_path).key)
+    assert sum(1 for p in env.tenant._persons if p.deleted_at is not None) == 12
+    result = env.run("purge", "--undo", str(journal), "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["restored"] == 12
+    assert all(p.deleted_at is None for p in env.tenant._persons)
+    states = j.journal_states(journal)
+    assert {s["step"] for s in states.values()} == {"undone"}
