@@ -81,6 +81,9 @@ def settings(**overrides: Any) -> SuperOfficeSettings:
         "requests_per_second": 10.0,
         "max_retries": 6,
         "max_retry_seconds": 120.0,
+        # One request at a time: these fakes' tests count and order requests exactly;
+        # tests/test_concurrency.py and the split scans' tests ask for several workers.
+        "max_in_flight": 1,
     }
     base.update(overrides)
     return SuperOfficeSettings(**base)
@@ -122,6 +125,7 @@ def query(request: httpx.Request) -> dict[str, str]:
 
 _GT = re.compile(r"personId gt (\d+)")
 _ONE_OF = re.compile(r"personId (?:oneOf|in) \(([\d,]+)\)")
+_LT = re.compile(r"personId lt (\d+)")
 
 
 class FakeArchive:
@@ -145,6 +149,10 @@ class FakeArchive:
         if match := _ONE_OF.search(where):
             wanted = {int(x) for x in match.group(1).split(",")}
             rows = [r for r in rows if r["personId"] in wanted]
+        if " or " not in where and (match := _LT.search(where)):  # a split scan's range
+            rows = [r for r in rows if r["personId"] < int(match.group(1))]
+        if params.get("$orderBy", "").endswith(" desc"):
+            rows = rows[::-1]
         skip = int(params.get("$skip", "0"))
         top = int(params.get("$top", "1000"))
         # Like SuperOffice, every row carries every column asked for.

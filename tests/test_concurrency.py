@@ -122,3 +122,39 @@ def test_an_undo_on_eight_workers_brings_everyone_back(
     assert all(p.deleted_at is None for p in env.tenant._persons)
     states = j.journal_states(journal)
     assert {s["step"] for s in states.values()} == {"undone"}
+
+
+# ---------------------------------------------------------------- split keyset scans (respx)
+
+
+def split_scan_ids(ids: list[int], page_size: int, workers: int) -> tuple[list[int], int]:
+    import respx
+
+    from tests.superoffice_fakes import API, FakeArchive, FakeClock, client
+
+    archive = FakeArchive(ids)
+    with respx.mock(assert_all_called=False) as mock:
+        mock.route(url=f"{API}/v1/Archive/Person").mock(side_effect=archive)
+        so = client(FakeClock(), page_size=page_size, max_in_flight=workers)
+        rows = [r["personId"] for r in so.scan("Person", select=["fullName"])]
+    return rows, len(archive.requests)
+
+
+def test_a_long_scan_in_ranges_is_in_key_order_near_the_minimum() -> None:
+    ids = list(range(1, 1000, 3))
+    rows, requests = split_scan_ids(ids, page_size=10, workers=4)
+    assert rows == ids
+    minimum = -(-(len(ids) + 1) // 10)
+    assert requests <= 1.2 * minimum
+
+
+def test_rows_denser_than_the_first_pages_showed_are_all_read_in_order() -> None:
+    ids = list(range(1, 200, 5)) + list(range(200, 400)) + [5000, 5001]
+    rows, _ = split_scan_ids(ids, page_size=10, workers=4)
+    assert rows == ids
+
+
+def test_a_short_scan_costs_what_it_did() -> None:
+    ids = list(range(1, 16))
+    assert split_scan_ids(ids, page_size=10, workers=4) == (ids, 2)
+    assert split_scan_ids(ids, page_size=5, workers=4)[0] == ids

@@ -41,6 +41,9 @@ def server(tenant: Any) -> Iterator[Any]:
 
 
 def ticket_client(api_url: str, page_size: int = 5, **kw: Any) -> SuperOfficeClient:
+    # One request at a time unless a test asks for more: these tests count requests exactly
+    # as one-page-at-a-time paging makes them (tests/test_concurrency.py runs several).
+    kw.setdefault("max_in_flight", 1)
     settings = SuperOfficeSettings(
         api_url=api_url, auth="ticket", page_size=page_size, requests_per_second=100.0, **kw
     )

@@ -56,6 +56,10 @@ def gt(name: str, value: int) -> str:
     return f"{column(name)} gt {_int(value)}"
 
 
+def lt(name: str, value: int) -> str:
+    return f"{column(name)} lt {_int(value)}"
+
+
 def in_(name: str, ids: Iterable[int]) -> str:
     return f"{column(name)} in {_ids(ids)}"
 

@@ -9,7 +9,7 @@ paginator can be tested and driven without HTTP.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
@@ -80,12 +80,26 @@ class Paginator:
         entities: Sequence[str] | None = None,
         key: str = "personId",
     ) -> Iterator[Row]:
-        """Every row of `provider` matching `filter`, paged by `key` (never $skip).
+        """Every row of `provider` matching `filter`, paged by `key` (never $skip), in key order.
 
         Stops on a short page, so a result that is an exact multiple of page_size costs one
-        more (empty) request. Raises PageRepeated when a page does not move past the last key."""
+        more (empty) request. Raises PageRepeated when a page does not move past the last key.
+        One page at a time; `ranges.split_scan` reads a long scan in id ranges side by side."""
         columns = list(select) if key in select else [*select, key]
-        last: int | None = None
+        for rows, _more in self.pages(provider, columns, filter, entities, key, None):
+            yield from rows
+
+    def pages(
+        self,
+        provider: str,
+        columns: Sequence[str],
+        filter: str | None,
+        entities: Sequence[str] | None,
+        key: str,
+        after: int | None,
+    ) -> Generator[tuple[list[Row], bool], None, None]:
+        """The pages of a keyset scan from past `after`, each with whether more may follow."""
+        last = after
         next_link: str | None = None
         asked = answered = 0  # $top of the last keyset request, rows answered to it so far
         while True:
@@ -102,13 +116,22 @@ class Paginator:
             # The caller's columns: the key may come back empty or missing (PrimaryKey stands in).
             _check_columns(provider, rows, select)
             last = _check_page(provider, rows, key, last)
-            yield from rows
             answered += len(rows)
             next_link = self._next_link(body)
             # A server that caps $top answers in several pages linked by nextLink: the question
             # is answered in full only when all its pages together fall short of $top.
-            if not next_link and answered < asked:
+            more = bool(next_link) or answered >= asked
+            yield rows, more
+            if not more:
                 return
+
+    def highest(
+        self, provider: str, filter: str | None, entities: Sequence[str] | None, key: str
+    ) -> int | None:
+        """The highest `key` of the rows matching `filter` (None: no rows)."""
+        params = archive_params([key], filter, entities, **{"$orderBy": f"{key} desc", "$top": "1"})
+        rows: list[Row] = self._fetch(provider, params)["value"]
+        return max((_row_key(row, key) for row in rows), default=None)
 
     def _learn_cap(self, rows: int) -> None:
         """A page cut short with a nextLink shows the server's most rows per answer: ask for no
@@ -277,6 +300,11 @@ def _own_rows(provider: str, rows: list[Row], ids: list[int], select: Sequence[s
     if len(own) < len(rows):
         logger.debug("dropped %d rows of persons not asked for", len(rows) - len(own))
     return own
+
+
+def row_key(row: Row, key: str) -> int:
+    """A row's key as an int (its PrimaryKey when the key column is empty)."""
+    return _row_key(row, key)
 
 
 def _row_key(row: Row, key: str) -> int:

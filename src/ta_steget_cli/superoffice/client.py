@@ -44,6 +44,7 @@ from .messages import gave_up, misdirected, tenant_down, tenant_unknown
 from .network import certificate_failure, loopback_without_proxy
 from .observe import ReadObserver, observed
 from .oidc import OidcClient, browser_login
+from .ranges import split_scan
 from .requests import ApiRequest, expect_dict, expect_list, rows_body, unmodified_since
 from .tenant import TenantState, check_url, login_host, parse_state
 
@@ -477,10 +478,8 @@ class SuperOfficeClient(ClientExtras):
         entities: Sequence[str] | None = None,
         key: str = "personId",
     ) -> Iterator[dict[str, Any]]:
-        """Every row of `provider` matching `filter`, paged by `key`; see Paginator.scan."""
-        rows = self._paginator().scan(
-            provider, select=select, filter=filter, entities=entities, key=key
-        )
+        """Every row of `provider` matching `filter`, paged by `key`; see ranges.split_scan."""
+        rows = split_scan(self._paginator(), provider, select, filter, entities, key)
         return observed(self.observer, provider, rows, None)
 
     def by_ids(
