@@ -100,8 +100,9 @@ def _handle(tenant: SandboxTenant, request: Request) -> Response:
         fault = tenant.faults.take(
             path, is_api=is_api, is_archive=is_archive, method=request.method
         )
-    if is_api and tenant.latency:
-        time.sleep(tenant.latency)
+    delay = tenant.answer_delay() if is_api else 0.0
+    if delay:
+        time.sleep(delay)
     if fault is not None and fault.kind in ("status", "drop"):
         response = _fault_response(fault, request)
     else:

@@ -64,6 +64,10 @@ class SandboxTenant:
         self.clock: Clock = clock or real_clock
         self.today = today or self.clock().astimezone(STOCKHOLM).date()
         self.latency = latency
+        # (least, most): each API answer waits a time drawn between them instead (benchmarks
+        # of a tenant whose answers vary, as SuperOffice Online's do).
+        self.latency_spread: tuple[float, float] | None = None
+        self._latency_draws = random.Random(seed)
         self.state = "Running"
         self.retention_days = ids.RETENTION_DAYS
         self.timeout_sleep = 2.0
@@ -363,6 +367,14 @@ class SandboxTenant:
             self._tickets_issued += 1
             self.valid_tickets.add(fresh_ticket(self._tickets_issued))
         return sorted(self.valid_tickets)[0]
+
+    def answer_delay(self) -> float:
+        """Seconds the next API answer waits: the latency, or a draw from the spread."""
+        if self.latency_spread is None:
+            return self.latency
+        least, most = self.latency_spread
+        with self.lock:
+            return self._latency_draws.uniform(least, most)
 
     def reset_stats(self) -> None:
         self.requests.clear()
