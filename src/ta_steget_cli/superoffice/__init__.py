@@ -13,10 +13,11 @@ Callers import from here; the names below are the package's public face.
 """
 
 from .auth import TICKET_CLAIM, SuperOfficeAuth, SystemUserAuth, auth_for
-from .client import RequestStats, SuperOfficeClient
+from .client import SuperOfficeClient
 from .limiter import Limiter
 from .redact import RedactSecrets
 from .requests import ApiRequest
+from .stats import RequestStats
 from .tenant import TenantState, login_host
 from .values import format_datetime, parse_datetime, primary_key
 

@@ -85,20 +85,20 @@ class Paginator:
         Stops on a short page, so a result that is an exact multiple of page_size costs one
         more (empty) request. Raises PageRepeated when a page does not move past the last key.
         One page at a time; `ranges.split_scan` reads a long scan in id ranges side by side."""
-        columns = list(select) if key in select else [*select, key]
-        for rows, _more in self.pages(provider, columns, filter, entities, key, None):
+        for rows, _more in self.pages(provider, select, filter, entities, key, None):
             yield from rows
 
     def pages(
         self,
         provider: str,
-        columns: Sequence[str],
+        select: Sequence[str],
         filter: str | None,
         entities: Sequence[str] | None,
         key: str,
         after: int | None,
     ) -> Generator[tuple[list[Row], bool], None, None]:
         """The pages of a keyset scan from past `after`, each with whether more may follow."""
+        columns = list(select) if key in select else [*select, key]
         last = after
         next_link: str | None = None
         asked = answered = 0  # $top of the last keyset request, rows answered to it so far

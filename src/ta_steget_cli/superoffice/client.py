@@ -13,9 +13,8 @@ import logging
 import random
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,6 +45,7 @@ from .observe import ReadObserver, observed
 from .oidc import OidcClient, browser_login
 from .ranges import split_scan
 from .requests import ApiRequest, expect_dict, expect_list, rows_body, unmodified_since
+from .stats import RequestStats
 from .tenant import TenantState, check_url, login_host, parse_state
 
 logger = logging.getLogger("ta_steget_cli.superoffice")
@@ -65,28 +65,6 @@ def _utcnow() -> datetime:
 
 
 # ---------------------------------------------------------------- small parts
-
-
-@dataclass
-class RequestStats:
-    """Counts of HTTP attempts. `requests` counts every attempt (retries, login, state and JWKS
-    calls included); `retries` the attempts that repeated an earlier one; `by_kind` every attempt
-    by kind ("archive:Person", "person:get", "login:authenticate", ...), summing to `requests`."""
-
-    requests: int = 0
-    retries: int = 0
-    by_kind: Counter[str] = field(default_factory=Counter)
-    # Workers count at once; `+=` on an attribute is not atomic across threads.
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    def count(self, kind: str) -> None:
-        with self._lock:
-            self.requests += 1
-            self.by_kind[kind] += 1
-
-    def retried(self) -> None:
-        with self._lock:
-            self.retries += 1
 
 
 # ---------------------------------------------------------------- one call

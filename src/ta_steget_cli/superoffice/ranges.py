@@ -67,12 +67,11 @@ def split_scan(
     if pager.workers <= 1:
         yield from pager.scan(provider, select=select, filter=filter, entities=entities, key=key)
         return
-    columns = list(select) if key in select else [*select, key]
     density = _Density()
     first: int | None = None
     last: int | None = None
     count = 0
-    pages = pager.pages(provider, columns, filter, entities, key, None)
+    pages = pager.pages(provider, select, filter, entities, key, None)
     for read, (rows, more) in enumerate(pages, 1):
         yield from rows
         count += len(rows)
@@ -97,7 +96,7 @@ def split_scan(
         where = filters.all_of(filter, filters.lt(key, upto + 1))
         found = [
             row
-            for rows, _more in pager.pages(provider, columns, where, entities, key, after)
+            for rows, _more in pager.pages(provider, select, where, entities, key, after)
             for row in rows
         ]
         density.add(len(found), upto - after)
