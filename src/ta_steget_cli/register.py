@@ -8,6 +8,7 @@ membership (municipality, move status, preferred contact) is always read by filt
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -17,6 +18,7 @@ from . import filters as f
 from . import move_status
 from .config import Config
 from .models import Activity, Person
+from .parallel import in_order
 from .superoffice.values import parse_datetime
 from .workdays import local_date
 
@@ -194,11 +196,22 @@ class Register:
         have a deleted interest ticked."""
         return set(_item_ids(self.source.mdo_list("persint")))
 
+    @property
+    def workers(self) -> int:
+        """Independent questions asked at once (the client's limiter keeps them in the rate)."""
+        return self.config.superoffice.max_in_flight
+
     def memberships(self, *conditions: str | None) -> dict[int, tuple[str, ...]]:
         """Municipalities of each person matching the conditions (absent: the region)."""
+        kommuner = list(self.config.kommuner)
+
+        def members(kommun: str) -> set[int]:
+            return self.person_ids(self.kommun_filter(kommun), *conditions)
+
         out: dict[int, list[str]] = {}
-        for kommun in self.config.kommuner:
-            for person_id in self.person_ids(self.kommun_filter(kommun), *conditions):
+        # One scan per municipality, side by side; added up in the configured order.
+        for kommun, ids in zip(kommuner, in_order(members, kommuner, self.workers), strict=True):
+            for person_id in ids:
                 out.setdefault(person_id, []).append(kommun)
         return {pid: tuple(names) for pid, names in out.items()}
 
@@ -209,10 +222,13 @@ class Register:
         out: dict[int, list[str]] = {}
         if not ids:
             return {}
-        for kommun in self.config.kommuner:
-            rows = self.source.by_ids(
-                "Person", ids, select=("personId",), filter=self.kommun_filter(kommun)
-            )
+        kommuner = list(self.config.kommuner)
+
+        def members(kommun: str) -> list[dict[str, Any]]:
+            where = self.kommun_filter(kommun)
+            return list(self.source.by_ids("Person", ids, select=("personId",), filter=where))
+
+        for kommun, rows in zip(kommuner, in_order(members, kommuner, self.workers), strict=True):
             for row in rows:
                 out.setdefault(_int(row["personId"]), []).append(kommun)
         return {pid: tuple(names) for pid, names in out.items()}
@@ -225,8 +241,13 @@ class Register:
         if not field:
             return out
         column = f"personUdef/{field}"
-        for key, item_id in values.items():
-            for person_id in self.person_ids(f.equals(column, item_id), *conditions):
+        keys = list(values)
+
+        def holders(key: str) -> set[int]:
+            return self.person_ids(f.equals(column, values[key]), *conditions)
+
+        for key, ids in zip(keys, in_order(holders, keys, self.workers), strict=True):
+            for person_id in ids:
                 out[person_id] = key
         return out
 
@@ -312,30 +333,62 @@ class Register:
         if not ids or not kinds:
             return
         query = f.all_of(f.before("registeredDate", self.as_of + timedelta(days=1)), *conditions)
-        asked = rows_seen = start = 0
-        while start < len(ids):
-            page = self.source.page_size  # a capping server can lower it on the way
-            if asked:
-                density = max(rows_seen / asked, 1e-9)
-                size = max(1, min(page, int(page * FILL / density)))
-            else:
-                size = max(1, page // 10)
-            chunk = ids[start : start + size]
-            start += size
-            rows = self.source.by_ids(
-                "PersonActivity",
-                chunk,
-                select=ACTIVITY_COLUMNS,
-                filter=query,
-                entities=kinds,
-                chunk_size=len(chunk),
-            )
-            asked += len(chunk)
+        seen = _ChunkSizes()
+
+        def read(chunk: list[int]) -> list[dict[str, Any]]:
+            try:
+                rows = list(
+                    self.source.by_ids(
+                        "PersonActivity", chunk, select=ACTIVITY_COLUMNS, filter=query,
+                        entities=kinds, chunk_size=len(chunk),
+                    )
+                )  # fmt: skip
+                seen.answered(len(chunk), len(rows))
+                return rows
+            finally:
+                seen.first_done.set()
+
+        # Chunks side by side, each sized by the rows per person seen so far, in the ids' order.
+        for rows in in_order(read, self._activity_chunks(ids, seen), self.workers):
             for row in rows:
-                rows_seen += 1
                 activity = activity_from_row(row)
                 if self.known_by_as_of(activity.registered):
                     yield activity
+
+    def _activity_chunks(self, ids: list[int], seen: _ChunkSizes) -> Iterator[list[int]]:
+        start = 0
+        while start < len(ids):
+            size = seen.next_size(self.source.page_size)  # a capping server can lower it
+            yield ids[start : start + size]
+            start += size
+
+
+class _ChunkSizes:
+    """How many persons the next activity chunk asks for. The first is small (a tenth of a
+    page) and is waited for: it teaches the rows per person, and every later chunk aims at
+    FILL of a page by what all answers so far have shown."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.asked = self.rows = 0
+        self.first_out = False
+        self.first_done = threading.Event()
+
+    def answered(self, asked: int, rows: int) -> None:
+        with self._lock:
+            self.asked += asked
+            self.rows += rows
+
+    def next_size(self, page: int) -> int:
+        if not self.first_out:
+            self.first_out = True
+            return max(1, page // 10)
+        self.first_done.wait()
+        with self._lock:
+            if not self.asked:
+                return max(1, page // 10)
+            density = max(self.rows / self.asked, 1e-9)
+        return max(1, min(page, int(page * FILL / density)))
 
 
 # ---------------------------------------------------------------- one PersonEntity
