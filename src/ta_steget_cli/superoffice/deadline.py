@@ -4,9 +4,10 @@ byte a second would never end; and a cron job must end even when SuperOffice doe
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -30,6 +31,8 @@ class Deadlines:
     command_seconds: float | None
     monotonic: Callable[[], float]
     _held: int = 0  # inside a step that must not be cut in half (a person of a purge)
+    # Purge workers enter and leave their persons' steps at once.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def check(self) -> None:
         """Raises DeadlinePassed once the command's deadline has passed: no new request."""
@@ -55,11 +58,13 @@ class Deadlines:
         delete): the command's deadline is checked on entering it, then only the request
         deadlines and the retry budget bound it, so the run stops between steps."""
         self.check()
-        self._held += 1
+        with self._lock:
+            self._held += 1
         try:
             yield
         finally:
-            self._held -= 1
+            with self._lock:
+                self._held -= 1
 
     def _command_until(self) -> float | None:
         return None if self._held else self.command_until
