@@ -57,7 +57,9 @@ class Deadlines:
         """One step of a run that must not be cut in half (a purge's person: re-read, back up,
         delete): the command's deadline is checked on entering it, then only the request
         deadlines and the retry budget bound it, so the run stops between steps."""
-        self.check()
+        # The command's own deadline, even while other workers are inside their persons' steps.
+        if self.command_until is not None and self.monotonic() >= self.command_until:
+            raise self._passed()
         with self._lock:
             self._held += 1
         try:
