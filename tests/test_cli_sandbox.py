@@ -104,7 +104,7 @@ def test_doctor_names_an_id_the_tenant_lacks(tmp_path: Path, served: Path) -> No
 def test_sandbox_flag_needs_no_config_and_no_credentials(cli) -> None:
     result = cli("--sandbox", "doctor")
     assert result.exit_code == 0, result.output
-    assert "den inbyggda testmiljöns konfiguration" in result.output
+    assert "den inbyggda övningsmiljöns inställningar" in result.output
 
 
 def test_version(cli) -> None:

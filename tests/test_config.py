@@ -199,7 +199,7 @@ def test_cli_reports_config_errors_in_one_line(tmp_path: Path, cli) -> None:
 def test_cli_missing_config_file_exit_2(tmp_path: Path, cli) -> None:
     result = cli("--config", str(tmp_path / "absent.toml"), "doctor")
     assert result.exit_code == 2
-    assert "här finns ingen konfigurationsfil" in result.output
+    assert "här finns ingen inställningsfil" in result.output
     assert "Traceback" not in result.output
     assert isinstance(result.exception, SystemExit)
 

@@ -139,7 +139,7 @@ def test_subject_singular_and_region() -> None:
         "region", ITEMS[:1], as_of=AS_OF, sender=SENDER, recipients=["r@region.example"]
     )
     assert message["Subject"] == (
-        "Ta steget: 1 person väntar på första kontakt – Regionen (vecka 48)"
+        "Ta steget: 1 person väntar på första kontakt – Regionen (ingen kommun vald) (vecka 48)"
     )
 
 

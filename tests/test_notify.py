@@ -159,7 +159,7 @@ def test_each_municipality_and_the_region_get_their_list(county_mail: Callable[.
     # A person in two municipalities is on both lists.
     assert attachment_ids(server.recorder.to(OSTERSUND)) == [c.both]
     region = server.recorder.to(REGION)
-    assert region["Subject"].endswith("– Regionen (vecka 12)")
+    assert region["Subject"].endswith("– Regionen (ingen kommun vald) (vecka 12)")
     # Due today: in the mail by default ([notify] due_soon_days = 2), in a section of its own.
     assert attachment_ids(region) == [c.region_late, c.region_today]
 

@@ -347,7 +347,7 @@ def test_csv_keys_and_formula_cells_made_safe(awkward: tuple[Any, dict[str, int]
     assert by_id[ids["quotes"]]["email"] == ""
     soon = by_id[ids["soon"]]
     assert (soon["status"], soon["working_days_overdue"]) == ("due_soon", "-1")
-    assert result.stderr.strip() == "4 personer: 3 försenade, 1 snart"
+    assert result.stderr.strip() == "4 personer: 3 försenade, 1 förfaller snart"
 
 
 def test_csv_to_file(awkward: tuple[Any, dict[str, int]], tmp_path: Any) -> None:
@@ -400,7 +400,7 @@ def test_table_colours_overdue_red_and_due_today_yellow(
     assert "\x1b[31m" in lines["Anna Berg"]
     assert "\x1b[33m" in lines["Hanna Idag"] and "\x1b[31m" not in lines["Hanna Idag"]
     assert "\x1b[31m" not in lines["Ivar Snart"] and "\x1b[33m" not in lines["Ivar Snart"]
-    assert "9 personer: 7 försenade, 2 snart" in result.stdout
+    assert "9 personer: 7 försenade, 2 förfaller snart" in result.stdout
 
 
 # ---------------------------------------------------------------- bad input

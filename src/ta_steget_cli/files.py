@@ -39,7 +39,8 @@ def _target(path: Path) -> tuple[Path, Path]:
         )
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
-        raise UsageError(f"{path}: the folder {directory} does not exist")
+        text = _("{path}: the folder {folder} does not exist")
+        raise UsageError(text.format(path=path, folder=directory))
     return path, directory
 
 

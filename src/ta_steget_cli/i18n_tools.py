@@ -41,7 +41,8 @@ def source_messages() -> dict[Message, str]:
     from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 
     found: dict[Message, str] = {}
-    keywords = {**DEFAULT_KEYWORDS, "N_": None}
+    # nforms(singular, plural): mail_body's (one, several) pair in the mail's own language.
+    keywords = {**DEFAULT_KEYWORDS, "N_": None, "nforms": (1, 2)}
     for filename, lineno, message, _comments, _context in extract_from_dir(
         str(PACKAGE_DIR), method_map=[("**.py", "python")], keywords=keywords
     ):

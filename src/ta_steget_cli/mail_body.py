@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from .i18n import translations
 from .models import OverdueItem
 from .output import csv_safe
 from .workdays import weekday_date
@@ -60,119 +61,6 @@ class _Words:
     person_id: str  # {id}: the name of a person in a minimal mail
 
 
-_SV = _Words(
-    subject="Ta steget: {count} {people} väntar på första kontakt – {place} (vecka {week})",
-    person="person",
-    persons="personer",
-    region="Regionen",
-    intro=(
-        "{count_text} som vill flytta till {place} väntar på första kontakt från en "
-        "flyttvägledare. Listan gäller {as_of}.",
-    )
-    * 2,
-    region_intro=(
-        "{count_text} som inte har valt någon kommun väntar på första kontakt från "
-        "regionen. Listan gäller {as_of}.",
-    )
-    * 2,
-    guide_intro=(
-        "{count_text} som har {place} som vår kontakt väntar på första kontakt. "
-        "Listan gäller {as_of}.",
-    )
-    * 2,
-    nobody="Ingen väntar på första kontakt. Listan gäller {as_of}.",
-    overdue_section="Försenade ({n})",
-    due_soon_section="Snart försenade – svara senast ({n})",
-    older=(
-        "Dessutom väntar {n} person som registrerades före {since} (den första {earliest}). "
-        "Visa den med: {command}",
-        "Dessutom väntar {n} personer som registrerades före {since} (den första {earliest}). "
-        "Visa dem med: {command}",
-    ),
-    closing="När ni har kontaktat en person: registrera kontakten som en aktivitet i "
-    "SuperOffice, så försvinner personen från listan. Listan finns också som CSV-fil i "
-    "bilagan.\n\nDetta meddelande skickas automatiskt av tasteget varje vecka.",
-    labels={
-        "person_id": "Person-id",
-        "name": "Namn",
-        "kommuner": "Kommuner",
-        "registered": "Registrerad",
-        "due": "Svara senast",
-        "late": "Arbetsdagar sen",
-        "preferred": "Vill bli kontaktad via",
-        "phone": "Telefon",
-        "email": "E-post",
-        "our_contact": "Vår kontakt",
-        "link": "Öppna i SuperOffice",
-        "status": "Status",
-    },
-    late=("{n} arbetsdag sen", "{n} arbetsdagar sen"),
-    today="idag",
-    contact={"phone": "telefon", "email": "e-post"},
-    no_number="telefon (nummer saknas)",
-    status={"overdue": "försenad", "due_soon": "förfaller snart"},
-    attachment="ta-steget-{slug}-{as_of}.csv",
-    person_id="Person {id}",
-)
-
-_EN = _Words(
-    subject="Ta steget: {count} {people} waiting for a first contact – {place} (week {week})",
-    person="person",
-    persons="people",
-    region="Region",
-    intro=(
-        "{count_text} who wants to move to {place} is waiting for a first contact from a "
-        "move guide. The list is as of {as_of}.",
-        "{count_text} who want to move to {place} are waiting for a first contact from a "
-        "move guide. The list is as of {as_of}.",
-    ),
-    region_intro=(
-        "{count_text} who has chosen no municipality is waiting for a first contact from "
-        "the region. The list is as of {as_of}.",
-        "{count_text} who have chosen no municipality are waiting for a first contact from "
-        "the region. The list is as of {as_of}.",
-    ),
-    guide_intro=(
-        "{count_text} whose contact is {place} is waiting for a first contact. "
-        "The list is as of {as_of}.",
-        "{count_text} whose contact is {place} are waiting for a first contact. "
-        "The list is as of {as_of}.",
-    ),
-    nobody="Nobody is waiting for a first contact. The list is as of {as_of}.",
-    overdue_section="Overdue ({n})",
-    due_soon_section="Due soon – answer by ({n})",
-    older=(
-        "Also waiting: {n} person registered before {since} (the first on {earliest}). "
-        "List them with: {command}",
-        "Also waiting: {n} people registered before {since} (the first on {earliest}). "
-        "List them with: {command}",
-    ),
-    closing="Once you have contacted a person, register the contact as an activity in "
-    "SuperOffice and the person leaves the list. The list is also attached as a CSV file."
-    "\n\nThis message is sent automatically by tasteget every week.",
-    labels={
-        "person_id": "Person id",
-        "name": "Name",
-        "kommuner": "Municipalities",
-        "registered": "Registered",
-        "due": "Answer by",
-        "late": "Working days late",
-        "preferred": "Preferred contact",
-        "phone": "Phone",
-        "email": "E-mail",
-        "our_contact": "Our contact",
-        "link": "Open in SuperOffice",
-        "status": "Status",
-    },
-    late=("{n} working day late", "{n} working days late"),
-    today="today",
-    contact={"phone": "phone", "email": "e-mail"},
-    no_number="phone (no number)",
-    status={"overdue": "overdue", "due_soon": "due soon"},
-    attachment="ta-steget-{slug}-{as_of}.csv",
-    person_id="Person {id}",
-)
-
 # What each level of [notify] details shows, in order. The least that lets a guide act is the
 # id and the link (the card in SuperOffice holds the rest, behind its own access control).
 _FIELDS = {
@@ -191,7 +79,76 @@ _CSV_FIELDS = {
 
 
 def words_for(lang: str) -> _Words:
-    return _EN if lang == "en" else _SV
+    """The mail's wording in `lang`, from the gettext catalogue (English: the message ids). The
+    mail's language is the run's (`--lang`, `[ui] lang`), passed in rather than read globally."""
+    catalogue = translations(lang)
+    _ = catalogue.gettext
+
+    def nforms(singular: str, plural: str) -> tuple[str, str]:
+        """(one, several), each agreeing with its count (i18n_tools extracts `nforms`)."""
+        return catalogue.ngettext(singular, plural, 1), catalogue.ngettext(singular, plural, 2)
+
+    return _Words(
+        subject=_(
+            "Ta steget: {count} {people} waiting for a first contact – {place} (week {week})"
+        ),
+        person=_("person"),
+        persons=_("people"),
+        region=_("The region (no municipality chosen)"),  # terms.region_name's wording
+        intro=nforms(
+            "{count_text} who wants to move to {place} is waiting for a first contact from a "
+            "move guide. The list is as of {as_of}.",
+            "{count_text} who want to move to {place} are waiting for a first contact from a "
+            "move guide. The list is as of {as_of}.",
+        ),
+        region_intro=nforms(
+            "{count_text} who has chosen no municipality is waiting for a first contact from "
+            "the region. The list is as of {as_of}.",
+            "{count_text} who have chosen no municipality are waiting for a first contact from "
+            "the region. The list is as of {as_of}.",
+        ),
+        guide_intro=nforms(
+            "{count_text} whose contact is {place} is waiting for a first contact. "
+            "The list is as of {as_of}.",
+            "{count_text} whose contact is {place} are waiting for a first contact. "
+            "The list is as of {as_of}.",
+        ),
+        nobody=_("Nobody is waiting for a first contact. The list is as of {as_of}."),
+        overdue_section=_("Overdue ({n})"),
+        due_soon_section=_("Due soon – answer by ({n})"),
+        older=nforms(
+            "Also waiting: {n} person registered before {since} (the first on {earliest}). "
+            "List them with: {command}",
+            "Also waiting: {n} people registered before {since} (the first on {earliest}). "
+            "List them with: {command}",
+        ),
+        closing=_(
+            "Once you have contacted a person, register the contact as an activity in "
+            "SuperOffice and the person leaves the list. The list is also attached as a CSV "
+            "file.\n\nThis message is sent automatically by tasteget every week."
+        ),
+        labels={
+            "person_id": _("Person id"),
+            "name": _("Name"),
+            "kommuner": _("Municipalities"),
+            "registered": _("Registered"),
+            "due": _("Answer by"),
+            "late": _("Working days late"),
+            "preferred": _("Preferred contact"),
+            "phone": _("Phone"),
+            "email": _("E-mail"),
+            "our_contact": _("Our contact"),
+            "link": _("Open in SuperOffice"),
+            "status": _("Status"),
+        },
+        late=nforms("{n} working day late", "{n} working days late"),
+        today=_("today"),
+        contact={"phone": _("phone"), "email": _("e-mail")},
+        no_number=_("phone (no number)"),
+        status={"overdue": _("overdue"), "due_soon": _("due soon")},
+        attachment="ta-steget-{slug}-{as_of}.csv",
+        person_id=_("Person {id}"),
+    )
 
 
 def _place(key: str, words: _Words) -> str:
@@ -307,7 +264,7 @@ def _list_command(key: str, since: date) -> str:
     if key == REGION:
         scope = "--region"
     elif key.startswith(GUIDE_PREFIX):
-        scope = f'--our-contact "{_place(key, _SV)}"'
+        scope = f'--our-contact "{key[len(GUIDE_PREFIX) :]}"'
     else:
         scope = f"--kommun {key}"
     return f"tasteget overdue {scope} --since {since.isoformat()}"

@@ -15,6 +15,7 @@ from datetime import date
 from . import mail
 from .config import NotifySettings
 from .errors import ConfigError
+from .i18n import _
 from .models import OverdueItem
 from .overdue import Older
 from .smtp_policy import require_encrypted_login
@@ -103,7 +104,9 @@ def plan_mailings(
         if not addresses:
             if only is not None:
                 raise ConfigError(
-                    f"[notify.recipients] has no addresses for {key}; nothing to send"
+                    _("[notify.recipients] has no addresses for {key}; nothing to send").format(
+                        key=key
+                    )
                 )
             unaddressed.append((key, len(part)))
         elif not part and not send_empty:
@@ -119,19 +122,21 @@ def plan_mailings(
 
 def require_sender(settings: NotifySettings) -> str:
     if not settings.sender:
-        raise ConfigError("[notify] from is not set; notify needs a sender address")
+        raise ConfigError(_("[notify] from is not set; notify needs a sender address"))
     return settings.sender
 
 
 def require_smtp(settings: NotifySettings, password: str | None) -> None:
     """Fail before reading the register when sending cannot work at all."""
     if not settings.smtp_host:
-        raise ConfigError("[notify] smtp_host is not set; notify needs it (or use --dry-run)")
+        raise ConfigError(_("[notify] smtp_host is not set; notify needs it (or use --dry-run)"))
     require_encrypted_login(settings)
     if settings.username and not password:
         raise ConfigError(
-            "TASTEGET_SMTP_PASSWORD is not set in the environment; the SMTP login needs it "
-            "(or use --dry-run)"
+            _(
+                "TASTEGET_SMTP_PASSWORD is not set in the environment; the SMTP login needs it "
+                "(or use --dry-run)"
+            )
         )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -44,39 +44,6 @@ COLUMNS = (
     Column("kommuner", "Kommuner", "Municipalities"),
 )
 LOG_EVERY = 100  # persons between progress lines when stderr is a log, not a terminal
-
-WORDS: Mapping[str, Mapping[str, str]] = {
-    "sv": {
-        "title": "Gallras – inaktiva sedan {cutoff} (per {as_of})",
-        "summary": (
-            "{candidates} registrerade före {cutoff}; behålls som nyhetsbrevsprenumeranter: "
-            "{kept_subscribers}; behålls för aktivitet sedan dess: {kept_recent_activity}; "
-            "tas bort: {to_delete}"
-        ),
-        "how": (
-            "Inget har tagits bort. För att gallra: tasteget purge --dry-run --plan-out plan.json, "
-            "granska planen, sedan tasteget purge --plan plan.json"
-        ),
-        "plan_written": "Planen ({n} personer) är sparad i {path}; verkställ med: "
-        "tasteget purge --plan {path}",
-        "confirm": "Detta tar bort {n} personer i {tenant}. Skriv antalet för att fortsätta",
-    },
-    "en": {
-        "title": "To purge – inactive since {cutoff} (as of {as_of})",
-        "summary": (
-            "{candidates} registered before {cutoff}; kept as newsletter subscribers: "
-            "{kept_subscribers}; kept for activity since: {kept_recent_activity}; "
-            "to delete: {to_delete}"
-        ),
-        "how": (
-            "Nothing was deleted. To purge: tasteget purge --dry-run --plan-out plan.json, "
-            "review the plan, then tasteget purge --plan plan.json"
-        ),
-        "plan_written": "The plan ({n} persons) is in {path}; apply it with: "
-        "tasteget purge --plan {path}",
-        "confirm": "This deletes {n} persons in {tenant}. Type the number to go on",
-    },
-}
 
 
 def _flag(help_text: str, *names: str) -> Any:
@@ -176,8 +143,11 @@ def purge_command(
             dry_run_mode(runtime, as_of, plan_out, fmt, output, explicit=dry_run)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (exit 143)
         runtime.err.print(
-            "tasteget: interrupted; every step so far is in the journal: "
-            "run the same command again to carry on",
+            "tasteget: "
+            + _(
+                "interrupted; every step so far is in the journal: "
+                "run the same command again to carry on"
+            ),
             markup=False,
             highlight=False,
         )
@@ -207,24 +177,42 @@ def dry_run_mode(
     err = runtime.err
     with _status(err) as note:
         selection = service.purge_candidates(client, config, day, note=note)
-    words = WORDS[runtime.lang]
     summary = selection.summary()
     chosen = choose_format(fmt, output)
     if chosen is Format.table:
         records = [_table_record(c) for c in selection.to_delete]
-        title = words["title"].format(cutoff=summary["cutoff"], as_of=summary["as_of"])
+        title = _("To purge – inactive since {cutoff} (as of {as_of})").format(
+            cutoff=summary["cutoff"], as_of=summary["as_of"]
+        )
         render(records, COLUMNS, fmt=chosen, output=output, lang=runtime.lang, title=title)
     else:
         render(selection.to_delete, COLUMNS, fmt=chosen, output=output, lang=runtime.lang)
-    _say(err, words["summary"].format(**summary))
+    _say(err, summary_line(summary))
     if plan_out is not None:
         written = j.write_plan(
             service.make_plan(selection, config.purge, client.tenant_id), plan_out
         )
-        shown = words["plan_written"].format(n=len(written.persons), path=plan_out)
+        shown = ngettext(
+            "The plan ({n} person) is in {path}; apply it with: tasteget purge --plan {path}",
+            "The plan ({n} persons) is in {path}; apply it with: tasteget purge --plan {path}",
+            len(written.persons),
+        ).format(n=len(written.persons), path=plan_out)
         _say(err, runtime.hint(shown))
     elif not explicit:
-        _say(err, runtime.hint(words["how"]))
+        how = _(
+            "Nothing was deleted. To purge: tasteget purge --dry-run --plan-out plan.json, "
+            "review the plan, then tasteget purge --plan plan.json"
+        )
+        _say(err, runtime.hint(how))
+
+
+def summary_line(summary: dict[str, Any]) -> str:
+    """What the dry run found, in one line: candidates, those kept and why, those to delete."""
+    return _(
+        "{candidates} registered before {cutoff}; kept as newsletter subscribers: "
+        "{kept_subscribers}; kept for activity since: {kept_recent_activity}; "
+        "to delete: {to_delete}"
+    ).format(**summary)
 
 
 def _table_record(candidate: Any) -> dict[str, Any]:
@@ -295,7 +283,11 @@ def confirm(runtime: Runtime, count: int, tenant: str) -> None:
     """On a terminal: type the number of persons. Without one: --yes is needed."""
     if not stdin_is_terminal():
         raise UsageError(_("--plan: no terminal to confirm on; pass --yes to apply without asking"))
-    text = WORDS[runtime.lang]["confirm"].format(n=count, tenant=tenant)
+    text = ngettext(
+        "This deletes {n} person in {tenant}. Type the number to go on",
+        "This deletes {n} persons in {tenant}. Type the number to go on",
+        count,
+    ).format(n=count, tenant=tenant)
     answer = typer.prompt(text, default="", show_default=False, err=True)
     if answer.strip() != str(count):
         raise TastegetError(_("not confirmed; nothing was deleted"))
@@ -334,9 +326,19 @@ def _progress(err: Console) -> Iterator[service.Progress]:
         counts[outcome.step] = counts.get(outcome.step, 0) + 1
         if n % LOG_EVERY == 0 or n == total:
             rate = n / max(time.monotonic() - began, 1e-6)
+            text = _(
+                "purge: {n}/{total} handled ({deleted} deleted, {skipped} skipped, "
+                "{failed} failed), {rate} persons/s"
+            )
             err.print(
-                f"purge: {n}/{total} handled ({counts[j.DONE]} deleted, {counts[j.SKIPPED]} "
-                f"skipped, {counts[j.FAILED]} failed), {rate:.1f} persons/s",
+                text.format(
+                    n=n,
+                    total=total,
+                    deleted=counts[j.DONE],
+                    skipped=counts[j.SKIPPED],
+                    failed=counts[j.FAILED],
+                    rate=f"{rate:.1f}",
+                ),
                 markup=False,
                 highlight=False,
                 soft_wrap=True,

@@ -42,10 +42,6 @@ log = logging.getLogger("ta_steget_cli.cli")
 
 SANDBOX_PERSONS = 3000
 SANDBOX_SEED = 1
-SANDBOX_STARTED_OVER = {
-    "sv": "Sandlådan har börjat om: det sparade läget i {folder} gick inte att läsa in.",
-    "en": "The sandbox has started over: the state saved in {folder} could not be read.",
-}
 
 
 def sandbox_state_dir() -> Path:
@@ -161,7 +157,9 @@ class Runtime:
         store = TenantStore(sandbox_state_dir())
         tenant = store.load(SANDBOX_PERSONS, SANDBOX_SEED, today or today_stockholm())
         if store.started_over:
-            note = SANDBOX_STARTED_OVER[self.lang].format(folder=store.folder)
+            note = _(
+                "The sandbox has started over: the state saved in {folder} could not be read."
+            ).format(folder=store.folder)
             self.err.print(note, markup=False, highlight=False)
         return sandbox_transport(tenant)
 

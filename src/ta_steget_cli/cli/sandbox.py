@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import UsageError
+from ..i18n import _
 from ..workdays import STOCKHOLM
 from .options import AsOfOption
 from .runtime import (
@@ -105,34 +106,40 @@ def serve(
     from ..sandbox import SandboxTenant, ids, serve_forever
 
     if not 0 <= port <= 65535:
-        raise UsageError(f"--port: found {port}, expected a port from 0 to 65535")
+        raise UsageError(
+            _("--port: found {port}, expected a port from 0 to 65535").format(port=port)
+        )
     if persons < 0:
-        raise UsageError(f"--persons: found {persons}, expected 0 or more")
+        raise UsageError(_("--persons: found {n}, expected 0 or more").format(n=persons))
     if write_config is not None and write_config.exists():
-        raise UsageError(f"--write-config: {write_config} exists; remove it or name another file")
-    typer.echo(f"Building the sandbox tenant ({persons} made-up persons)...", err=True)
+        text = _("--write-config: {path} exists; remove it or name another file")
+        raise UsageError(text.format(path=write_config))
+    building = _("Building the sandbox tenant ({n} made-up persons)...").format(n=persons)
+    typer.echo(building, err=True)
     tenant = SandboxTenant(persons=persons, seed=seed, today=as_of_or_today(as_of), latency=latency)
 
     def announce(base_url: str, api_url: str) -> None:
         if write_config is not None:
             outbox = write_config.resolve().parent / "outbox"
             write_config.write_text(sandbox_toml(api_url, outbox), encoding="utf-8")
-        typer.echo(f"Sandbox tenant {ids.CONTEXT_IDENTIFIER} at {api_url}", err=True)
-        typer.echo("Use it from another terminal:", err=True)
+        where = _("Sandbox tenant {tenant} at {url}")
+        typer.echo(where.format(tenant=ids.CONTEXT_IDENTIFIER, url=api_url), err=True)
+        typer.echo(_("Use it from another terminal:"), err=True)
         typer.echo(f"  export TASTEGET_TICKET='{ids.TICKET}'", err=True)
         typer.echo(f"  export TASTEGET_APP_TOKEN='{ids.APP_TOKEN}'", err=True)
         if write_config is not None:
             typer.echo(f"  tasteget --config {write_config} doctor", err=True)
         else:
-            typer.echo("  (add --write-config sandbox.toml to get a config for it)", err=True)
-        typer.echo("Ctrl-C stops it.", err=True)
+            typer.echo(_("  (add --write-config sandbox.toml to get a config for it)"), err=True)
+        typer.echo(_("Ctrl-C stops it."), err=True)
 
     try:
         serve_forever(tenant, "127.0.0.1", port, announce)
     except OSError as exc:
-        raise UsageError(f"--port {port}: cannot listen on 127.0.0.1 ({exc.strerror})") from None
+        text = _("--port {port}: cannot listen on 127.0.0.1 ({reason})")
+        raise UsageError(text.format(port=port, reason=exc.strerror)) from None
     except KeyboardInterrupt:
-        typer.echo("Sandbox stopped.", err=True)
+        typer.echo(_("Sandbox stopped."), err=True)
 
 
 WORDS: Mapping[str, Mapping[str, str]] = {
