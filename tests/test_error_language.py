@@ -62,6 +62,8 @@ CASES = [
     Case("bad --since", ("overdue", "--all", *DAY, "--since", "igår"), {}),
     Case("bad --format", ("overdue", "--all", *DAY, "--format", "pdf"), {}),
     Case("no such option", ("overdue", "--alla"), {}),
+    Case("bad quarter", ("report", "--quarter", "2025Q9", *DAY), {}),
+    Case("quarter and year", ("report", "--quarter", "2025Q3", "--year", "2025", *DAY), {}),
     Case("unknown status", ("status", "set", "12", "flyttat", *DAY), {}),
     Case("missing person", ("status", "set", "99999999", "moved", *DAY), {}),
     Case(

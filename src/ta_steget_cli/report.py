@@ -120,7 +120,10 @@ def quarter_period(text: str) -> Period:
     """`2025Q3` (also `2025-Q3`, `2025q3`) as its first and last day; else a usage error."""
     match = _QUARTER.match(text)
     if not match:
-        raise UsageError(f"--quarter: found {text!r}, expected a year and quarter 1-4 like 2025Q3")
+        text = _("--quarter: found {text}, expected a year and quarter 1-4 like 2025Q3").format(
+            text=repr(text)
+        )
+        raise UsageError(text)
     year, quarter = int(match.group(1)), int(match.group(2))
     check_year(year, "--quarter", text, "Q1", "Q4")
     first = date(year, 3 * quarter - 2, 1)
@@ -168,7 +171,7 @@ def previous_quarters(period: Period, count: int = 4) -> list[Period]:
 
 def choose_period(quarter: str | None, year: int | None, as_of: date) -> Period:
     if quarter and year is not None:
-        raise UsageError("give either --quarter or --year, not both")
+        raise UsageError(_("give either --quarter or --year, not both"))
     period = (
         quarter_period(quarter)
         if quarter
@@ -177,7 +180,8 @@ def choose_period(quarter: str | None, year: int | None, as_of: date) -> Period:
         else last_full_quarter(as_of)
     )
     if period.first > as_of:
-        raise UsageError(f"the period {period.label} starts after the as-of date {as_of}")
+        text = _("the period {period} starts after the as-of date {as_of}")
+        raise UsageError(text.format(period=period.label, as_of=as_of))
     return period
 
 
