@@ -220,7 +220,7 @@ def test_only_one_municipality_or_the_region(county_mail: Callable[..., Any]) ->
     assert attachment_ids(server.recorder.delivered[0].message) == [c.region_late, c.region_today]
     unconfigured = notify(env, "--only", "berg")
     assert unconfigured.exit_code == 2
-    assert "no addresses for Berg" in unconfigured.stderr
+    assert "har inga adresser för Berg" in unconfigured.stderr
     unknown = notify(env, "--only", "Stockholm")
     assert unknown.exit_code == 2
     assert len(server.recorder.delivered) == 1
