@@ -213,6 +213,17 @@ def test_html_is_one_self_contained_file_with_an_svg_chart(sandbox_env, quarter,
     assert "Krokom: 4" in titles and "Krokom: 2" in titles
 
 
+@pytest.mark.parametrize(
+    ("lang", "region"),
+    [("sv", "Regionen (ingen kommun vald)"), ("en", "The region (no municipality chosen)")],
+)
+def test_the_region_is_named_as_in_the_mail_and_the_status_list(sandbox_env, quarter, lang, region):
+    args = ("--lang", lang, "report", "--quarter", "2025Q4", "--as-of", DAY, "-f", "html")
+    result = sandbox_env(quarter).run(*args)
+    assert result.exit_code == 0, result.output
+    assert region in result.stdout
+
+
 def test_bad_periods_are_usage_errors(sandbox_env, quarter):
     env = sandbox_env(quarter)
     for args in (

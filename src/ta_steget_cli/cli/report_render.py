@@ -62,7 +62,7 @@ COLUMNS = (
 )
 WORDS = Messages(
     {
-        "region": N_("The region (no municipality)"),
+        "region": N_("The region (no municipality chosen)"),  # terms.region_name
         "total": N_("Total"),
         "title": N_("Ta steget – report {period}"),
         "subtitle": N_(

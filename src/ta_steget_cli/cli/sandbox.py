@@ -12,13 +12,12 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import UsageError
-from ..i18n import _
+from ..i18n import N_, _
 from ..workdays import STOCKHOLM
 from .options import AsOfOption
 from .runtime import (
     SANDBOX_PERSONS,
     SANDBOX_SEED,
-    Runtime,
     as_of_or_today,
     parse_day,
     sandbox_state_dir,
@@ -142,34 +141,10 @@ def serve(
         typer.echo(_("Sandbox stopped."), err=True)
 
 
-WORDS: Mapping[str, Mapping[str, str]] = {
-    "sv": {
-        "appointment": "möte",
-        "document": "dokument",
-        "chat": "chatt",
-        "reset": "Sandlådan börjar om: {folder} är tömd. Nästa kommando med --sandbox gör "
-        "en ny sandlåda.",
-        "reset_none": "Sandlådan var redan tom ({folder}); nästa kommando med --sandbox gör en ny.",
-        "responded": "Person {id}: svar registrerat ({kind} av {login}, {when}), som en "
-        "flyttvägledare gör i SuperOffice. Se listan: tasteget --sandbox overdue",
-        "no_person": "sandbox respond: det finns ingen person {id} i sandlådan",
-        "no_guide": "sandbox respond --by: ingen flyttvägledare {login!r} i sandlådan; "
-        "välj en av {logins}",
-    },
-    "en": {
-        "appointment": "appointment",
-        "document": "document",
-        "chat": "chat",
-        "reset": "The sandbox starts over: {folder} is emptied. The next command with "
-        "--sandbox makes a new sandbox.",
-        "reset_none": "The sandbox was already empty ({folder}); the next command with "
-        "--sandbox makes a new one.",
-        "responded": "Person {id}: response registered ({kind} by {login}, {when}), as a "
-        "move guide does in SuperOffice. See the list: tasteget --sandbox overdue",
-        "no_person": "sandbox respond: there is no person {id} in the sandbox",
-        "no_guide": "sandbox respond --by: no move guide {login!r} in the sandbox; "
-        "choose one of {logins}",
-    },
+KIND_WORDS: Mapping[str, str] = {
+    "appointment": N_("appointment"),
+    "document": N_("document"),
+    "chat": N_("chat"),
 }
 
 
@@ -179,21 +154,23 @@ class ResponseKind(StrEnum):
     chat = "chat"
 
 
-def _lang(ctx: typer.Context) -> str:
-    """--lang, else the sandbox's own language: these commands need no config file."""
-    runtime: Runtime = ctx.obj
-    return runtime.lang
-
-
 @sandbox_app.command("reset")
 def reset(ctx: typer.Context) -> None:
     """Start the --sandbox tenant over: forget every change made in it."""
     from ..sandbox import TenantStore
 
     store = TenantStore(sandbox_state_dir())
-    words = WORDS[_lang(ctx)]
-    key = "reset" if store.reset() else "reset_none"
-    typer.echo(words[key].format(folder=store.folder), err=True)
+    if store.reset():
+        text = _(
+            "The sandbox starts over: {folder} is emptied. The next command with --sandbox "
+            "makes a new sandbox."
+        )
+    else:
+        text = _(
+            "The sandbox was already empty ({folder}); the next command with --sandbox makes "
+            "a new one."
+        )
+    typer.echo(text.format(folder=store.folder), err=True)
 
 
 @sandbox_app.command("respond")
@@ -217,7 +194,6 @@ def respond(
     """Register a first response in the --sandbox tenant, as a move guide does in SuperOffice."""
     from ..sandbox import TenantStore, ids
 
-    words = WORDS[_lang(ctx)]
     day = parse_day(as_of)
     store = TenantStore(sandbox_state_dir())
     tenant = store.load(SANDBOX_PERSONS, SANDBOX_SEED, as_of_or_today(as_of))
@@ -226,17 +202,22 @@ def respond(
     try:
         activity = tenant.respond(person_id, kind.value, by, at)
     except KeyError:
-        raise UsageError(words["no_person"].format(id=person_id)) from None
+        text = _("sandbox respond: there is no person {id} in the sandbox")
+        raise UsageError(text.format(id=person_id)) from None
     except LookupError:
         logins = ", ".join(g[1] for g in ids.MOVE_GUIDES)
-        raise UsageError(words["no_guide"].format(login=by, logins=logins)) from None
+        text = _(
+            "sandbox respond --by: no move guide {login!r} in the sandbox; choose one of {logins}"
+        )
+        raise UsageError(text.format(login=by, logins=logins)) from None
     stored = next(a for a in tenant.person(person_id).activities if a.id == activity)
     when = datetime.fromtimestamp(stored.date, STOCKHOLM).strftime("%Y-%m-%d %H:%M")
-    typer.echo(
-        words["responded"].format(
-            id=person_id, kind=words[kind.value], login=stored.user[1], when=when
-        )
+    text = _(
+        "Person {id}: response registered ({kind} by {login}, {when}), as a move guide does in "
+        "SuperOffice. See the list: tasteget --sandbox overdue"
     )
+    kind_word = _(KIND_WORDS[kind.value])
+    typer.echo(text.format(id=person_id, kind=kind_word, login=stored.user[1], when=when))
 
 
 def register(app: typer.Typer) -> None:
