@@ -3,11 +3,13 @@ documented or seen."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 from decimal import Decimal
 
 import pytest
 
+from ta_steget_cli import i18n
 from ta_steget_cli.superoffice.values import (
     UNSET,
     EncodedValueError,
@@ -87,6 +89,16 @@ def test_a_claimed_encoding_that_does_not_hold_is_an_error() -> None:
         decode("[I:abc]")
     with pytest.raises(EncodedValueError):
         decode("[DT:13/45/2025 00:00:00]")
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [("sv", "'[I:abc]' är inte ett giltigt I-värde"), ("en", "'[I:abc]' is not a valid I value")],
+)
+def test_the_error_is_said_in_the_run_s_language(lang: str, said: str) -> None:
+    i18n.set_language(lang)  # conftest's english_messages sets it back
+    with pytest.raises(EncodedValueError, match=re.escape(said)):
+        decode("[I:abc]")
 
 
 def test_list_items_and_their_absence() -> None:

@@ -252,7 +252,7 @@ def _login(smtp: smtplib.SMTP, username: str, password: str) -> None:
         raise smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
     if "PLAIN" not in smtp.esmtp_features["auth"].upper().split():
         raise smtplib.SMTPNotSupportedError(
-            "SMTP AUTH PLAIN, needed for a password with non-ASCII letters"
+            _("SMTP AUTH PLAIN, needed for a password with non-ASCII letters")
         )
     token = base64.b64encode(f"\0{username}\0{password}".encode()).decode("ascii")
     code, text = smtp.docmd("AUTH", "PLAIN " + token)

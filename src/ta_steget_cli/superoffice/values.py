@@ -10,6 +10,8 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+from ..i18n import _
+
 NEVER_SET = "0001-01-01"
 
 
@@ -107,7 +109,8 @@ def decode(value: Any) -> Decoded:
     try:
         return _decode_marked(marker, inner)
     except (ValueError, ArithmeticError):
-        raise EncodedValueError(f"{text!r} is not a valid {marker} value") from None
+        message = _("{text!r} is not a valid {marker} value")
+        raise EncodedValueError(message.format(text=text, marker=marker)) from None
 
 
 def _decode_marked(marker: str, inner: str) -> Decoded:
