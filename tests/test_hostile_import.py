@@ -46,7 +46,10 @@ def import_file(folder: Path, count: int = PERSONS, status: str = "moved") -> Pa
 def test_an_import_stopped_by_a_lasting_503_shows_the_rows_done_and_the_summary(
     sandbox_env: Callable[..., Any], tenant: SandboxTenant, tmp_path: Path
 ) -> None:
-    env = sandbox_env(tenant, superoffice={"max_retries": 1, "max_retry_seconds": 1})
+    # One worker: the rows after the failing one are exactly those not done (with several,
+    # see test_an_import_stopped_part_way_on_several_workers_shows_every_write_it_made).
+    settings = {"max_retries": 1, "max_retry_seconds": 1, "max_in_flight": 1}
+    env = sandbox_env(tenant, superoffice=settings)
     env.tenant.faults.add("status", status=503, path="/v1/Person/1004", times=50)
     result = env.run("status", "import", str(import_file(tmp_path)), "--format", "json")
     assert result.exit_code == 1, result.output
@@ -65,7 +68,7 @@ def test_an_import_stopped_by_a_lasting_503_shows_the_rows_done_and_the_summary(
 def test_an_import_to_a_file_stopped_part_way_keeps_the_rows_done(
     sandbox_env: Callable[..., Any], tenant: SandboxTenant, tmp_path: Path
 ) -> None:
-    env = sandbox_env(tenant, superoffice={"max_retries": 0})
+    env = sandbox_env(tenant, superoffice={"max_retries": 0, "max_in_flight": 1})
     env.tenant.faults.add("status", status=503, path="/v1/Person/1003", times=50)
     out = tmp_path / "results.csv"
     result = env.run("--lang", "en", "status", "import", str(import_file(tmp_path)), "-o", str(out))

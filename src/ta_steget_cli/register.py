@@ -362,6 +362,29 @@ class Register:
             yield ids[start : start + size]
             start += size
 
+    # ------------------------------------------------------------ status import
+
+    def holding(
+        self,
+        person_ids: Iterable[int],
+        status: str,
+        moved_to: str | None = None,
+        *,
+        with_date: bool = False,
+    ) -> dict[int, Any]:
+        """Those of `person_ids` whose move status is `status` and, when given, whose moved-to
+        is `moved_to` (both read by item id), each with its move date field's archive value
+        when `with_date` (a date's Slim value is the date, not a display text), else None.
+        Not limited to as_of: an import writes to whoever the tenant has now."""
+        ms = self.config.move_status
+        where = [self.status_filter(status)]
+        if moved_to is not None and ms.moved_to_field:
+            where.append(f.equals(f"personUdef/{ms.moved_to_field}", ms.moved_to_values[moved_to]))
+        column = f"personUdef/{ms.move_date_field}" if with_date and ms.move_date_field else None
+        select = ("personId", column) if column else ("personId",)
+        rows = self.source.by_ids("Person", person_ids, select=select, filter=f.all_of(*where))
+        return {_int(row["personId"]): row.get(column) if column else None for row in rows}
+
 
 class _ChunkSizes:
     """How many persons the next activity chunk asks for. The first is small (a tenth of a

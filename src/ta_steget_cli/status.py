@@ -10,9 +10,10 @@ from __future__ import annotations
 import csv
 import json
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,6 +32,7 @@ from .move_status import (
     wanted_fields,
 )
 from .register import Register
+from .status_batch import HeldValues, already_held, batches, side_by_side
 from .status_words import StatusNames, contradiction_reason, contradictions, status_word
 from .superoffice.values import same_value
 from .workdays import local_date
@@ -511,16 +513,44 @@ def parse_row(
 
 
 def run_import(
-    client: PersonClient, config: Config, rows: Iterable[ImportRow], *, dry_run: bool = False
-) -> Iterator[ImportResult]:
-    """Apply each usable row through the same logic as `status set`; one result per row."""
-    for row in rows:
-        if row.change is None:
-            yield ImportResult(row.line, row.person_id, row.status, row.outcome or "failed",
-                               row.reason)  # fmt: skip
-            continue
-        result = set_status(client, config, row.change, dry_run=dry_run)
-        yield ImportResult(row.line, row.person_id, row.status, result.outcome, result.reason)
+    client: PersonClient,
+    config: Config,
+    rows: Iterable[ImportRow],
+    *,
+    dry_run: bool = False,
+    held: HeldValues | None = None,
+    workers: int = 1,
+    batch_size: Callable[[], int] = lambda: 1,
+) -> Generator[ImportResult, None, None]:
+    """Apply each usable row through the same logic as `status set`; one result per row, in
+    the file's order, each given as soon as it and those before it are done.
+
+    The rows come `batch_size()` at a time. With `held` (the register), a batch's persons are
+    first asked through the archive which already hold every value their row asks for: those
+    rows are unchanged without a request of their own. Only the others are read and written,
+    on up to `workers` threads; a person the archive does not return is read as before."""
+    for batch in batches(rows, batch_size):
+        changes = [row.change for row in batch if row.change is not None]
+        unchanged = already_held(held, changes, workers) if held and changes else set()
+        write = partial(_write_row, client, config, dry_run)
+        yield from side_by_side(write, batch, workers, partial(_settled, unchanged))
+
+
+def _settled(unchanged: set[int], row: ImportRow) -> ImportResult | None:
+    """A row's result when it needs no request: a line that cannot be used, or a person who
+    already holds what it asks for. None: the person must be read (and maybe written)."""
+    if row.change is None:
+        return ImportResult(row.line, row.person_id, row.status, row.outcome or "failed",
+                            row.reason)  # fmt: skip
+    if row.change.person_id in unchanged:
+        return ImportResult(row.line, row.person_id, row.status, "unchanged")
+    return None
+
+
+def _write_row(client: PersonClient, config: Config, dry_run: bool, row: ImportRow) -> ImportResult:
+    assert row.change is not None  # _settled answered the rows without a change
+    result = set_status(client, config, row.change, dry_run=dry_run)
+    return ImportResult(row.line, row.person_id, row.status, result.outcome, result.reason)
 
 
 def summarize(results: Iterable[ImportResult]) -> ImportSummary:

@@ -19,6 +19,7 @@ from ..move_status import MOVED, StatusChange, make_change, status_key
 from ..output import Column, Format, as_record, choose_format, raw_record, render, streamed
 from ..overdue import Scope
 from ..register import Register
+from ..status_batch import rest_after_stop, rows_per_batch
 from ..status_words import Contradiction, StatusNames, contradictions, status_word
 from .completion import complete_kommun, complete_status
 from .group import TastegetGroup
@@ -291,14 +292,30 @@ def import_command(
     summary = st.ImportSummary()
     stop: tuple[int, str] | None = None
     last = 0
+    client = runtime.client()
+    # A page of rows at a time: who holds what already is read through the archive, and only
+    # the persons to change are read and written, side by side under the client's limiter.
+    results = st.run_import(
+        client, config, rows, dry_run=dry_run, held=Register(client, config, day),
+        workers=config.superoffice.max_in_flight,
+        batch_size=lambda: rows_per_batch(client.page_size),
+    )  # fmt: skip
     try:
         with streamed(IMPORT_COLUMNS, fmt=chosen, output=output, lang=lang) as add:
+
+            def show(result: st.ImportResult) -> None:
+                nonlocal last
+                summary.add(result.outcome)
+                last = result.line
+                add(import_record(result, chosen))
+
             try:
-                for result in st.run_import(runtime.client(), config, rows, dry_run=dry_run):
-                    summary.add(result.outcome)
-                    last = result.line
-                    add(import_record(result, chosen))
+                for result in results:
+                    show(result)
             except KeyboardInterrupt as exc:
+                # The rows already under way are finished and shown before the summary.
+                for result in rest_after_stop(results, exc):
+                    show(result)
                 stop = (interrupted_code(exc), _("interrupted (Ctrl-C or a stop signal)"))
             except TastegetError as exc:
                 stop = (exc.exit_code, str(exc))
