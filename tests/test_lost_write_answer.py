@@ -29,7 +29,9 @@ def env(sandbox_env: Callable[..., Any]) -> Any:
         tenant.add_person(
             first, "Testsson", registered=REGISTERED, kommuner=["Krokom"], status="planning"
         )
-    return sandbox_env(tenant)
+    # One worker: the faults below take the PATCHes in the order they arrive, which with
+    # several workers is not the file's order.
+    return sandbox_env(tenant, superoffice={"max_in_flight": 1})
 
 
 def patch_answers(tenant: SandboxTenant) -> list[int]:
