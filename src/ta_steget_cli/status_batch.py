@@ -106,7 +106,13 @@ def side_by_side(
     answers = cast(Generator[tuple[int, R], None, None], in_order(step, slow, workers))
     shown = 0  # the items before this one are handed out (or failed)
     try:
-        for index, answer in answers if slow else ():
+        while shown < len(items):
+            if shown in quick:
+                shown += 1
+                yield quick[shown - 1]
+                continue
+            # The next worked answer; after a failure in_order leaves the failed one out.
+            index, answer = next(answers)
             while shown < index:
                 shown += 1
                 if shown - 1 in quick:
@@ -114,9 +120,6 @@ def side_by_side(
             finished.pop(index, None)
             shown = index + 1
             yield answer
-        while shown < len(items):
-            shown += 1
-            yield quick[shown - 1]
     except KeyboardInterrupt:
         answers.close()  # no new step starts; those under way are waited for
         for index in range(shown, max(finished, default=-1) + 1):
