@@ -271,8 +271,11 @@ def test_a_signal_on_eight_workers_still_shows_and_counts_every_write(
     first = process.stdout.readline()
     assert first.startswith("2,1001,moved,set")
     process.send_signal(sig)
-    rest, stderr = process.communicate(timeout=60)
-    assert process.returncode == code, stderr
+    # Read on through the same buffer: communicate() reads the pipe itself and would miss
+    # what readline() has already taken from it.
+    assert process.wait(timeout=60) == code
+    assert process.stderr is not None
+    rest, stderr = process.stdout.read(), process.stderr.read()
     rows = [first, *rest.splitlines()]
     assert len(rows) < 300
     shown = [int(line.split(",")[1]) for line in rows]
@@ -420,3 +423,30 @@ def test_side_by_side_keeps_order_and_shows_every_step_that_ran(
         assert got == items
     if fail is None and stop is not None:
         assert got[: stop + 1] == items[: stop + 1]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="Windows has no SIGINT/SIGTERM to send")
+def test_a_stop_goes_on_between_rows_and_a_second_one_at_once() -> None:
+    """Ctrl-C during the import is noted and goes on at the next check, between rows (so it
+    never lands inside a write or a thread pool's lock); a second Ctrl-C goes on at once;
+    ignored signals stay ignored, and the handlers are put back."""
+    from ta_steget_cli.cli.held_stop import stops_held
+
+    with stops_held() as held:
+        signal.raise_signal(signal.SIGINT)
+        carried_on = True  # nothing was raised: the row under way goes on
+        with pytest.raises(KeyboardInterrupt):
+            held.check()
+        assert carried_on
+        held.check()  # taken once
+        signal.raise_signal(signal.SIGINT)
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+        held.check()  # the second one was the stop: nothing is left over
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with stops_held():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -117,9 +117,9 @@ def side_by_side(
                 shown += 1
                 if shown - 1 in quick:
                     yield quick[shown - 1]
-            finished.pop(index, None)
             shown = index + 1
             yield answer
+            finished.pop(index, None)  # after the yield: a stop passed in there has it shown
     except KeyboardInterrupt:
         answers.close()  # no new step starts; those under way are waited for
         for index in range(shown, max(finished, default=-1) + 1):

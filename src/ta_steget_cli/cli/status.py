@@ -23,6 +23,7 @@ from ..status_batch import rest_after_stop, rows_per_batch
 from ..status_words import Contradiction, StatusNames, contradictions, status_word
 from .completion import complete_kommun, complete_status
 from .group import TastegetGroup
+from .held_stop import stops_held
 from .options import AsOfOption, FormatOption, KommunOption, OutputOption
 from .overdue import with_our_contact
 from .runtime import Runtime, as_of_or_today, interrupted_code, parse_day, same_file
@@ -301,17 +302,21 @@ def import_command(
         batch_size=lambda: rows_per_batch(client.page_size),
     )  # fmt: skip
     try:
-        with streamed(IMPORT_COLUMNS, fmt=chosen, output=output, lang=lang) as add:
+        with (
+            streamed(IMPORT_COLUMNS, fmt=chosen, output=output, lang=lang) as add,
+            stops_held() as held,
+        ):
 
             def show(result: st.ImportResult) -> None:
                 nonlocal last
+                add(import_record(result, chosen))
                 summary.add(result.outcome)
                 last = result.line
-                add(import_record(result, chosen))
 
             try:
                 for result in results:
                     show(result)
+                    held.check()  # a stop goes on here, between rows, never inside one
             except KeyboardInterrupt as exc:
                 # The rows already under way are finished and shown before the summary.
                 for result in rest_after_stop(results, exc):
