@@ -97,7 +97,7 @@ def test_an_import_stopped_by_a_signal_streams_rows_says_so_and_exits_with_its_c
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, **env.env},
+        env={**os.environ, **env.env, "PYTHONUNBUFFERED": "1"},  # each row as written
     )
     assert process.stdout is not None
     assert process.stdout.readline() == "line,person_id,status,outcome,reason\n"

@@ -264,7 +264,7 @@ def test_a_signal_on_eight_workers_still_shows_and_counts_every_write(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, **env.env},
+        env={**os.environ, **env.env, "PYTHONUNBUFFERED": "1"},  # each row as written
     )
     assert process.stdout is not None
     assert process.stdout.readline() == "line,person_id,status,outcome,reason\n"
