@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta
 from . import filters as f
 from .config import NEVER_A_RESPONSE, Config
 from .models import Activity, OverdueItem, Person
+from .parallel import together
 from .register import Register
 from .who_waits import no_guidance_ids
 from .workdays import Calendar, local_date
@@ -237,18 +238,18 @@ def responsible(person: Person, scope: Scope) -> bool:
 
 
 def waiting_persons(register: Register, scope: Scope) -> dict[int, Person]:
-    """Persons of the scope registered by the end of as-of who wait for a first response."""
+    """Persons of the scope registered by the end of as-of who wait for a first response.
+    The scope's persons and those who asked for no guidance are independent questions: asked
+    at once."""
     ours = None if scope.associate_id is None else register.our_contact_filter(scope.associate_id)
-    persons = {
-        p.person_id: p
-        for p in register.persons(scope_filter(register, scope), ours)
-        if responsible(p, scope)
+    found, no_guidance = together(
+        register.workers,
+        lambda: list(register.persons(scope_filter(register, scope), ours)),
+        lambda: no_guidance_ids(register),
+    )
+    return {
+        p.person_id: p for p in found if responsible(p, scope) and p.person_id not in no_guidance
     }
-    if persons:
-        from_first = f.gt("personId", min(persons) - 1)
-        for pid in no_guidance_ids(register, from_first):
-            persons.pop(pid, None)
-    return persons
 
 
 def response_activities(
@@ -272,15 +273,6 @@ def answered_persons(
     return first_responses(persons, response_activities(register, persons, rule), rule)
 
 
-def unanswered(register: Register, persons: Mapping[int, Person], rule: Rule) -> dict[int, Person]:
-    """The persons with no first response registered by the end of as-of."""
-    if not persons:
-        return {}
-    answered = answered_persons(register, persons, rule)
-    log.info("overdue: %d of %d persons have had a first response", len(answered), len(persons))
-    return {pid: p for pid, p in persons.items() if pid not in answered}
-
-
 def registered_on_or_after(person: Person, first: date) -> bool:
     return person.registered is not None and local_date(person.registered) >= first
 
@@ -299,17 +291,28 @@ def overdue_list(
     `older_kommuner` also reads the municipalities of those (for a count per list)."""
     as_of = register.as_of
     first = rule.first_day(as_of)
-    waiting = unanswered(register, waiting_persons(register, scope), rule)
-    listed = {pid: p for pid, p in waiting.items() if registered_on_or_after(p, first)}
+    persons = waiting_persons(register, scope)
+    recent = {pid: p for pid, p in persons.items() if registered_on_or_after(p, first)}
+    # Who has been answered, and the municipalities and channels of those who may be listed
+    # (everyone waiting since the first day, a superset of the unanswered), do not depend on
+    # each other: asked at once.
+    answered, details = together(
+        register.workers,
+        lambda: answered_persons(register, persons, rule),
+        lambda: line_details(register, scope, recent),
+    )
+    log.info("overdue: %d of %d persons have had a first response", len(answered), len(persons))
+    waiting = {pid: p for pid, p in persons.items() if pid not in answered}
+    listed = {pid: p for pid, p in waiting.items() if pid in recent}
     older = {
         pid: local_date(p.registered)
         for pid, p in waiting.items()
         if p.registered is not None
-        and not registered_on_or_after(p, first)
+        and pid not in recent
         and status_on(due_date(p, calendar, rule.working_days), as_of, calendar, None)
     }
     log.info("overdue: %d unanswered since %s, %d before", len(listed), first, len(older))
-    items = item_list(register, scope, listed, rule, calendar, due_soon)
+    items = item_list(register, listed, details, rule, calendar, due_soon)
     kommuner = {}
     if older_kommuner and not scope.region:
         kommuner = register.memberships_of(older)
@@ -317,30 +320,47 @@ def overdue_list(
     return OverdueList(items, first, left_out)
 
 
-def item_list(
-    register: Register,
-    scope: Scope,
-    persons: Mapping[int, Person],
-    rule: Rule,
-    calendar: Calendar,
-    due_soon: int | None,
-) -> list[OverdueItem]:
-    """The lines of the unanswered `persons` that are due (or due soon), most overdue first."""
+@dataclass(frozen=True)
+class LineDetails:
+    """What a list line shows besides the person: municipalities and preferred channel."""
+
+    memberships: Mapping[int, tuple[str, ...]]
+    preferred: Mapping[int, str]
+
+
+def line_details(register: Register, scope: Scope, persons: Mapping[int, Person]) -> LineDetails:
+    """Municipalities (none for the region's list) and preferred channels of `persons`, read by
+    scanning the window of their registrations, side by side."""
     if not persons:
-        return []
+        return LineDetails({}, {})
     first = min(local_date(p.registered) for p in persons.values() if p.registered)
     window = register.registered_between(first, register.as_of)
     narrow = scope_filter(register, scope)
     # Only these persons are wanted: the scans can start at the first of them instead of
     # walking the whole register's older ids (a key range the server can seek).
     from_first = f.gt("personId", min(persons) - 1)
-    memberships = {} if scope.region else register.memberships(window, narrow, from_first)
-    preferred = register.preferred_contacts(window, narrow, from_first)
+    memberships, preferred = together(
+        register.workers,
+        lambda: {} if scope.region else register.memberships(window, narrow, from_first),
+        lambda: register.preferred_contacts(window, narrow, from_first),
+    )
+    return LineDetails(memberships, preferred)
+
+
+def item_list(
+    register: Register,
+    persons: Mapping[int, Person],
+    details: LineDetails,
+    rule: Rule,
+    calendar: Calendar,
+    due_soon: int | None,
+) -> list[OverdueItem]:
+    """The lines of the unanswered `persons` that are due (or due soon), most overdue first."""
     items = [
         overdue_item(
             person,
-            kommuner=memberships.get(pid, ()),
-            preferred=preferred.get(pid),
+            kommuner=details.memberships.get(pid, ()),
+            preferred=details.preferred.get(pid),
             as_of=register.as_of,
             calendar=calendar,
             rule=rule,

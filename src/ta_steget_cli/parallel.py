@@ -11,7 +11,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar, cast
+from typing import TypeVar, cast, overload
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -75,3 +75,23 @@ def _answers(
             yield cast(R, answer)
     if failure is not None:
         raise failure
+
+
+A = TypeVar("A")
+B = TypeVar("B")
+C = TypeVar("C")
+
+
+@overload
+def together(workers: int, first: Callable[[], A], second: Callable[[], B], /) -> tuple[A, B]: ...
+@overload
+def together(
+    workers: int, first: Callable[[], A], second: Callable[[], B], third: Callable[[], C], /
+) -> tuple[A, B, C]: ...
+def together(workers: int, *questions: Callable[[], object]) -> tuple[object, ...]:
+    """Independent questions asked at once, each on a thread of its own, answered in the order
+    given: a service whose questions do not depend on each other waits for the slowest of them,
+    not for their sum. The same failure and Ctrl-C rules as `in_order`; `workers` 1 (a config
+    of `max_in_flight = 1`) asks them one after another."""
+    width = len(questions) if workers > 1 else 1
+    return tuple(in_order(lambda question: question(), questions, width))

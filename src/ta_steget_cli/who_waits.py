@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from . import filters as f
+from .parallel import together
 from .register import Register
 
 
@@ -40,15 +41,15 @@ def no_guidance_ids(register: Register, *conditions: str | None) -> set[int]:
     if not no_response:
         return set()
     only = f.one_of("personInterestIds", sorted(no_response))
-    asked_only = register.person_ids(only, *conditions)
-    if not asked_only:
-        return set()
-    others = register.interest_ids() - set(config.kommuner.values()) - no_response
-    if not others:
-        return asked_only
-    # Only the ids from the first one on can matter: a key range the server can seek.
-    from_first = f.gt("personId", min(asked_only) - 1)
-    asked_more = register.person_ids(
-        f.one_of("personInterestIds", sorted(others)), from_first, *conditions
+
+    def asked_more() -> set[int]:
+        others = register.interest_ids() - set(config.kommuner.values()) - no_response
+        if not others:
+            return set()
+        return register.person_ids(f.one_of("personInterestIds", sorted(others)), *conditions)
+
+    # Two independent scans (the second after the interest list): asked at once.
+    asked_only, more = together(
+        register.workers, lambda: register.person_ids(only, *conditions), asked_more
     )
-    return asked_only - asked_more
+    return asked_only - more

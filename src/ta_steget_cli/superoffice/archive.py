@@ -118,6 +118,10 @@ class Paginator:
             last = _check_page(provider, rows, key, last)
             answered += len(rows)
             next_link = self._next_link(body)
+            if next_link and answered == len(rows):
+                # The first answer to this $top was cut: ranges and later scans are then sized
+                # by the server's page, so that each is one request, not a request and a link.
+                self._learn_cap(len(rows))
             # A server that caps $top answers in several pages linked by nextLink: the question
             # is answered in full only when all its pages together fall short of $top.
             more = bool(next_link) or answered >= asked
