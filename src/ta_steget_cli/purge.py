@@ -39,7 +39,7 @@ from .errors import (
 from .i18n import _
 from .journal import Plan, PlannedPerson
 from .models import PurgeCandidate
-from .parallel import in_order
+from .parallel import in_order, together
 from .register import (
     ArchiveSource,
     Register,
@@ -130,16 +130,23 @@ def purge_candidates(
     before = register.registered_before(cutoff)
     say = note or (lambda _text: None)
 
-    say("reading persons registered before the cut-off")
+    # Persons, subscribers and municipalities all ask about the same registrations and not
+    # about each other: asked at once.
+    say(_("reading persons registered before the cut-off, subscribers and municipalities"))
+    found, subscribed, kommuner = together(
+        register.workers,
+        lambda: list(register.persons(before)),
+        lambda: register.subscribers(before),
+        lambda: register.memberships(before),
+    )
     persons = {
         p.person_id: p
-        for p in register.persons(before)
+        for p in found
         if p.registered is not None and local_date(p.registered) < cutoff
     }
-    say("reading newsletter subscribers")
-    subscribers = register.subscribers(before) & persons.keys()
+    subscribers = subscribed & persons.keys()
     rest = sorted(persons.keys() - subscribers)
-    say("reading activities since the cut-off")
+    say(_("reading activities since the cut-off"))
     kinds = counted_kinds(settings)
     active = {
         a.person_id for a in register.activities(rest, kinds, register.activity_on_or_after(cutoff))
@@ -148,10 +155,8 @@ def purge_candidates(
     going = [pid for pid in rest if pid not in active]
     last: dict[int, date] = {}
     if last_activity and going:
-        say("reading the last activity of each")
+        say(_("reading the last activity of each"))
         last = last_activities(register, going, kinds)
-    say("reading municipalities")
-    kommuner = register.memberships(before) if going else {}
     to_delete = tuple(
         PurgeCandidate(
             person_id=pid,
