@@ -80,14 +80,26 @@ def _answers(
 A = TypeVar("A")
 B = TypeVar("B")
 C = TypeVar("C")
+D = TypeVar("D")
+E = TypeVar("E")
 
 
 @overload
-def together(workers: int, first: Callable[[], A], second: Callable[[], B], /) -> tuple[A, B]: ...
+def together(workers: int, a: Callable[[], A], b: Callable[[], B], /) -> tuple[A, B]: ...
 @overload
 def together(
-    workers: int, first: Callable[[], A], second: Callable[[], B], third: Callable[[], C], /
+    workers: int, a: Callable[[], A], b: Callable[[], B], c: Callable[[], C], /
 ) -> tuple[A, B, C]: ...
+@overload
+def together(
+    workers: int,
+    a: Callable[[], A],
+    b: Callable[[], B],
+    c: Callable[[], C],
+    d: Callable[[], D],
+    e: Callable[[], E],
+    /,
+) -> tuple[A, B, C, D, E]: ...
 def together(workers: int, *questions: Callable[[], object]) -> tuple[object, ...]:
     """Independent questions asked at once, each on a thread of its own, answered in the order
     given: a service whose questions do not depend on each other waits for the slowest of them,

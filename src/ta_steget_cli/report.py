@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 import statistics
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -44,6 +44,7 @@ from .i18n import _
 from .models import Person
 from .move_status import MOVED
 from .overdue import Rule, answered_persons, calendar_of, rule_of
+from .parallel import in_order, together
 from .register import MoveRecord, Register
 from .who_waits import no_guidance_ids
 from .workdays import EARLIEST_DAY, Calendar, latest_day, local_date
@@ -262,13 +263,30 @@ def response_days(register: Register, persons: Mapping[int, Person], rule: Rule)
     return {pid: local_date(m) for pid, m in answered_persons(register, persons, rule).items()}
 
 
-def moves(register: Register, period: Period) -> tuple[dict[int, MoveRecord], str | None]:
-    """Persons with the moved status (move date, last update) and the status condition."""
+@dataclass(frozen=True)
+class Moved:
+    """The persons with the moved status: move date and last update, the municipality moved
+    to, and the municipalities they ticked."""
+
+    records: Mapping[int, MoveRecord]
+    to: Mapping[int, str]
+    kommuner: Mapping[int, tuple[str, ...]]
+
+
+def moves(register: Register) -> Moved:
+    """The moved persons (none when the move status has no moved value configured); their
+    records, where they moved and what they ticked are asked at once."""
     ms = register.config.move_status
     if MOVED not in ms.values:
-        return {}, None
+        return Moved({}, {}, {})
     moved = register.status_filter(MOVED)
-    return register.move_records(moved), moved
+    records, to, kommuner = together(
+        register.workers,
+        lambda: register.move_records(moved),
+        lambda: register.list_values(ms.moved_to_field, ms.moved_to_values, moved),
+        lambda: register.memberships(moved),
+    )
+    return Moved(records, to, kommuner)
 
 
 @dataclass(frozen=True)
@@ -280,34 +298,46 @@ class Asked:
     newsletter: set[int]
     magazine: set[int]
 
+    def of(self, persons: Collection[int]) -> Asked:
+        """The same, for these persons only."""
+        ids = set(persons)
+        return Asked(self.no_guidance & ids, self.newsletter & ids, self.magazine & ids)
 
-def what_they_asked(register: Register, window: str, persons: Mapping[int, Person]) -> Asked:
+
+def what_they_asked(register: Register, window: str) -> Asked:
+    """Who of those registered in the window asked for no guidance, and of those who ticked
+    the newsletter and who the magazine; the three scans at once. `Asked.of` narrows it to
+    the period's persons."""
     config = register.config
     no_response = set(config.first_response.no_response_interests)
-    if not persons or not no_response:
+    if not no_response:
         return Asked(set(), set(), set())
-    none = no_guidance_ids(register, window) & persons.keys()
     newsletter_id = config.purge.newsletter_interest
     magazine_ids = sorted(no_response - {newsletter_id})
 
     def ticked(items: list[int]) -> set[int]:
-        found = (
-            register.person_ids(f.one_of("personInterestIds", items), window) if items else set()
-        )
-        return found & none
+        if not items:
+            return set()
+        return register.person_ids(f.one_of("personInterestIds", items), window)
 
-    newsletter = ticked([newsletter_id] if newsletter_id in no_response else [])
-    return Asked(none, newsletter, ticked(magazine_ids))
+    none, newsletter, magazine = together(
+        register.workers,
+        lambda: no_guidance_ids(register, window),
+        lambda: ticked([newsletter_id] if newsletter_id in no_response else []),
+        lambda: ticked(magazine_ids),
+    )
+    return Asked(none, newsletter & none, magazine & none)
 
 
 def subscriber_counts(register: Register, last: date, areas: list[str]) -> dict[str, int]:
     """Newsletter subscribers registered by `last`, per municipality (those who ticked it),
-    for the region (none ticked) and in total (each once)."""
+    for the region (none ticked) and in total (each once); the areas side by side."""
     at_end = replace(register, as_of=last)
-    counts = {k: len(at_end.subscribers(at_end.kommun_filter(k))) for k in areas}
-    counts[REGION] = len(at_end.subscribers(at_end.region_filter()))
-    counts[TOTAL] = len(at_end.subscribers())
-    return counts
+    wheres: dict[str, str | None] = {k: at_end.kommun_filter(k) for k in areas}
+    wheres[REGION] = at_end.region_filter()
+    wheres[TOTAL] = None
+    found = in_order(lambda where: len(at_end.subscribers(where)), wheres.values(), at_end.workers)
+    return dict(zip(wheres, found, strict=True))
 
 
 def goals_for(config_goals: Mapping[str, int], period: Period, moved: int, in_year: int,
@@ -328,34 +358,37 @@ def build_report(register: Register, period: Period) -> Report:
     rule = rule_of(config)
     calendar = calendar_of(config)
     as_of = register.as_of
-    persons = period_persons(register, period)
     last = min(period.last, as_of)
     window = register.registered_between(period.first, last)
-    kommuner = register.memberships(window) if persons else {}
-    answered = response_days(register, persons, rule)
-    regs = {
-        pid: registration(p, answered.get(pid), calendar, rule.working_days)
-        for pid, p in persons.items()
-    }
 
-    records, moved_filter = moves(register, period)
+    def registrations() -> tuple[dict[int, Person], dict[int, Registration]]:
+        persons = period_persons(register, period)
+        answered = response_days(register, persons, rule)
+        return persons, {
+            pid: registration(p, answered.get(pid), calendar, rule.working_days)
+            for pid, p in persons.items()
+        }
+
+    # Every question but the responses (which need the period's persons) asks about the
+    # period's window or the moved status alone: asked at once.
+    (persons, regs), kommuner, moved, subscribers, asked = together(
+        register.workers,
+        registrations,
+        lambda: register.memberships(window),
+        lambda: moves(register),
+        lambda: subscriber_counts(register, last, list(config.kommuner)),
+        lambda: what_they_asked(register, window),
+    )
+    asked = asked.of(persons)
+    records = moved.records
     in_period = moved_between(records, period.first, last)
     in_year = moved_between(records, date(period.year, 1, 1), last)
-    moved_to: dict[int, str] = {}
-    move_kommuner: dict[int, tuple[str, ...]] = {}
-    if records:
-        ms = config.move_status
-        moved_to = register.list_values(ms.moved_to_field, ms.moved_to_values, moved_filter)
-        move_kommuner = register.memberships(moved_filter)
-    subscribers = subscriber_counts(register, last, list(config.kommuner))
-
-    asked = what_they_asked(register, window, persons)
 
     def area_row(area: str, members: set[int]) -> ReportRow:
         waiting = (regs[p] for p in members - asked.no_guidance if p in regs)
         figures = first_response_figures(waiting, as_of)
         _count, assessed, within, share, unanswered, median = figures
-        mine = {p for p in records if area in move_areas(moved_to, move_kommuner, p)}
+        mine = {p for p in records if area in move_areas(moved.to, moved.kommuner, p)}
         newsletter, magazine = members & asked.newsletter, members & asked.magazine
         return ReportRow(
             kommun=area,
@@ -392,9 +425,13 @@ def build_report(register: Register, period: Period) -> Report:
 
 def build_trend(register: Register, period: Period, known: Report | None = None) -> list[Report]:
     """The reports of the last four quarters up to `period`'s end, oldest first; a quarter that
-    starts after as_of is left out. `known` is a report already built (not read again)."""
-    return [
-        known if known is not None and known.period == quarter else build_report(register, quarter)
-        for quarter in previous_quarters(period)
-        if quarter.first <= register.as_of
-    ]
+    starts after as_of is left out. `known` is a report already built (not read again). The
+    quarters are independent: built side by side."""
+
+    def report_of(quarter: Period) -> Report:
+        if known is not None and known.period == quarter:
+            return known
+        return build_report(register, quarter)
+
+    quarters = [q for q in previous_quarters(period) if q.first <= register.as_of]
+    return list(in_order(report_of, quarters, register.workers))
