@@ -23,7 +23,7 @@ from .files import write_atomically
 from .i18n import _
 from .import_file import delimiter_of as delimiter_of
 from .import_file import import_lines as import_lines
-from .models import Activity
+from .models import Activity, Person
 from .move_status import (
     StatusChange,
     current_status,
@@ -31,6 +31,7 @@ from .move_status import (
     status_key,
     wanted_fields,
 )
+from .parallel import in_order, together
 from .register import Register
 from .status_batch import HeldValues, already_held, batches, side_by_side
 from .status_words import StatusNames, contradiction_reason, contradictions, status_word
@@ -119,20 +120,38 @@ def review_items(
     also their preferred channel. `contact` keeps those whose "our contact" is that user."""
     config = register.config
     ms = config.move_status
+    as_of = register.as_of
     area = register.kommun_filter(kommun) if kommun else register.region_filter()
     wanted = register.status_filter(status_key(config, status)) if status else None
     ours = None
     if contact is not None and contact.associate_id is not None:
         ours = register.our_contact_filter(contact.associate_id)
-    persons = [p for p in register.persons(area, wanted, ours) if is_ours(p.our_contact, contact)]
-    statuses = register.move_statuses(area, wanted)
-    moved_to = register.list_values(ms.moved_to_field, ms.moved_to_values, area, wanted)
-    dates = register.move_records(area, wanted) if ms.move_date_field else {}
-    preferred = register.preferred_contacts(area, wanted) if details else {}
-    ids = [p.person_id for p in persons]
-    kommuner = memberships_in(register, kommun, ids, wanted) if kommun else {}
-    activities = register.activities(ids, config.purge.activity_kinds)
-    last = last_activities(activities, register.as_of)
+
+    def contacts() -> tuple[list[Person], dict[int, date]]:
+        found = [p for p in register.persons(area, wanted, ours) if is_ours(p.our_contact, contact)]
+        ids = [p.person_id for p in found]
+        return found, last_activities(register.activities(ids, config.purge.activity_kinds), as_of)
+
+    # Only the last activities need the contacts' ids; every other column is its own scan of
+    # the same area: all asked at once.
+    (persons, last), statuses, moved_to, dates, (preferred, others) = together(
+        register.workers,
+        contacts,
+        lambda: register.move_statuses(area, wanted),
+        lambda: register.list_values(ms.moved_to_field, ms.moved_to_values, area, wanted),
+        lambda: register.move_records(area, wanted) if ms.move_date_field else {},
+        lambda: together(
+            register.workers,
+            lambda: register.preferred_contacts(area, wanted) if details else {},
+            lambda: other_memberships(register, kommun, wanted) if kommun else {},
+        ),
+    )
+    order = list(config.kommuner)
+    kommuner = {
+        p.person_id: tuple(sorted({kommun, *others.get(p.person_id, ())}, key=order.index))
+        for p in persons
+        if kommun
+    }
     out = []
     for p in sorted(persons, key=lambda p: p.person_id):
         record = dates.get(p.person_id)
@@ -158,19 +177,23 @@ def is_ours(our_contact: str | None, contact: ContactFilter | None) -> bool:
     return our_contact is not None and fold_name(our_contact) == fold_name(contact.name)
 
 
-def memberships_in(
-    register: Register, kommun: str, ids: Iterable[int], *conditions: str | None
-) -> dict[int, tuple[str, ...]]:
-    """The municipalities of `kommun`'s contacts. Everyone is in `kommun` already, so only the
-    other seven are asked (each scan narrowed to `kommun`): one scan of the largest set saved."""
+def other_memberships(
+    register: Register, kommun: str, *conditions: str | None
+) -> dict[int, set[str]]:
+    """The other municipalities `kommun`'s contacts ticked. Everyone is in `kommun` already, so
+    only the other seven are asked (each scan narrowed to `kommun`, side by side): one scan of
+    the largest set saved."""
     area = register.kommun_filter(kommun)
+    names = [other for other in register.config.kommuner if other != kommun]
+
+    def members(other: str) -> set[int]:
+        return register.person_ids(register.kommun_filter(other), area, *conditions)
+
     others: dict[int, set[str]] = {}
-    for other in register.config.kommuner:
-        if other != kommun:
-            for pid in register.person_ids(register.kommun_filter(other), area, *conditions):
-                others.setdefault(pid, set()).add(other)
-    order = list(register.config.kommuner)
-    return {pid: tuple(sorted({kommun, *others.get(pid, ())}, key=order.index)) for pid in ids}
+    for other, ids in zip(names, in_order(members, names, register.workers), strict=True):
+        for pid in ids:
+            others.setdefault(pid, set()).add(other)
+    return others
 
 
 def last_activities(activities: Iterable[Activity], as_of: date) -> dict[int, date]:
