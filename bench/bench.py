@@ -3,7 +3,8 @@ several sizes and answer times.
 
     python bench/bench.py [--sizes 10000,50000,200000] [--latencies 0.01,0.3,1,0.1-0.9]
                           [--rate 10] [--workers N] [--commands overdue,purge,status,report]
-                          [--page-size 1000] [--purge-only-above 50000] [--apply-persons 300]
+                          [--page-size 1000] [--max-top 500] [--purge-only-above 50000]
+                          [--apply-persons 300]
                           [--tool-src OTHER_CHECKOUT/src]
 
 For each answer time (seconds, or LEAST-MOST for a time drawn anew for every answer) and size, a
@@ -69,7 +70,7 @@ def label(command: str) -> str:
 def bench_size(
     persons: int, latency: str, commands: list[str], options: argparse.Namespace, folder: Path
 ) -> list[harness.Result]:
-    sandbox = harness.start_sandbox(persons, latency, options.as_of, folder)
+    sandbox = harness.start_sandbox(persons, latency, options.as_of, folder, options.max_top)
     print(f"sandbox: {persons:,} persons up in {sandbox.built_seconds:.1f} s", file=sys.stderr)
     results = []
     try:
@@ -95,7 +96,8 @@ def measure(
     folder: Path,
 ) -> harness.Result:
     argv = ["--config", str(config), *argv_for(command, options.as_of, folder)]
-    figures = harness.run_measured(argv, options.page_size, folder, options.tool_src)
+    rows = harness.answer_rows(options.page_size, options.max_top)
+    figures = harness.run_measured(argv, options.page_size, rows, folder, options.tool_src)
     result = harness.Result(
         command=label(command),
         persons=persons,
@@ -166,6 +168,12 @@ def main() -> int:
     parser.add_argument("--tool-src", type=Path, default=None, help="the tool from another src/")
     parser.add_argument("--commands", default="overdue,purge,status,report")
     parser.add_argument("--page-size", type=int, default=1000)
+    parser.add_argument(
+        "--max-top",
+        type=int,
+        default=None,
+        help="the sandbox's most rows per answer (0: no cap; default: its realism's 500)",
+    )
     parser.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 3, 18))
     parser.add_argument(
         "--purge-only-above",
@@ -196,8 +204,9 @@ def main() -> int:
                     results += bench_size(persons, latency, chosen, options, Path(tmp))
     workers = "the default" if options.workers is None else str(options.workers)
     print(
-        f"page size {options.page_size}, {options.rate:g} requests/s, max_in_flight {workers}, "
-        f"as of {options.as_of}\n"
+        f"page size {options.page_size} (answers of at most "
+        f"{harness.answer_rows(options.page_size, options.max_top)} rows), "
+        f"{options.rate:g} requests/s, max_in_flight {workers}, as of {options.as_of}\n"
     )
     print(harness.HEADER)
     print(harness.RULE)

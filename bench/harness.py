@@ -7,11 +7,13 @@ another, and the figures the issues ask for.
   process wraps the client's `scan` and `by_ids` to count rows per archive question, counts
   every HTTP attempt the client makes (`RequestStats`, retries and logins included), times the
   command after its imports and writes the figures as JSON, with its own peak RSS.
-- The minimum the page size allows, per archive question:
-    a keyset scan of R rows needs ceil((R + 1) / page_size) requests (a full last page must be
+- The minimum the page size allows, per archive question, where an answer holds at most
+  `rows = min(page_size, the server's cap on $top)` rows (SuperOffice may cap $top and link the
+  rest with odata.nextLink; the bench's sandbox caps it at 500 as its default realism does):
+    a keyset scan of R rows needs ceil((R + 1) / rows) requests (a full last page must be
     followed by an empty one to know it was the last);
-    an id-chunked lookup of I ids answering R rows needs ceil(max(I, R) / page_size) (a request
-    carries at most page_size ids and answers at most page_size rows). The chunks of one
+    an id-chunked lookup of I ids answering R rows needs max(ceil(I / page_size), ceil(R / rows))
+    (a request carries at most page_size ids and answers at most `rows` rows). The chunks of one
     question (same provider, filter and kinds) are added up before the minimum is taken.
 """
 
@@ -40,6 +42,7 @@ class Calls:
     """Rows each scan and id lookup answered, and every HTTP attempt by kind."""
 
     page_size: int
+    answer_rows: int  # the most rows one answer holds: page_size, or the server's cap
     scans: list[tuple[str, int]] = field(default_factory=list)  # (question, rows)
     lookups: dict[str, list[int]] = field(
         default_factory=lambda: defaultdict(lambda: [0, 0])  # question -> [ids, rows]
@@ -48,18 +51,20 @@ class Calls:
     answers: list[float] = field(default_factory=list)  # seconds from send to whole answer
 
     def minimum(self) -> int:
-        return sum(scan_minimum(rows, self.page_size) for _, rows in self.scans) + sum(
-            lookup_minimum(ids, rows, self.page_size) for ids, rows in self.lookups.values()
+        return sum(scan_minimum(rows, self.answer_rows) for _, rows in self.scans) + sum(
+            self.lookup_minimum(ids, rows) for ids, rows in self.lookups.values()
         )
+
+    def lookup_minimum(self, ids: int, rows: int) -> int:
+        return max(math.ceil(ids / self.page_size), math.ceil(rows / self.answer_rows))
 
     def describe(self) -> list[str]:
         lines = [
-            f"scan {what[:70]}: {rows} rows, minimum {scan_minimum(rows, self.page_size)}"
+            f"scan {what[:70]}: {rows} rows, minimum {scan_minimum(rows, self.answer_rows)}"
             for what, rows in self.scans
         ]
         lines += [
-            f"by ids {what[:70]}: {ids} ids, {rows} rows, minimum "
-            f"{lookup_minimum(ids, rows, self.page_size)}"
+            f"by ids {what[:70]}: {ids} ids, {rows} rows, minimum {self.lookup_minimum(ids, rows)}"
             for what, (ids, rows) in self.lookups.items()
         ]
         return lines
@@ -67,10 +72,6 @@ class Calls:
 
 def scan_minimum(rows: int, page_size: int) -> int:
     return math.ceil((rows + 1) / page_size)
-
-
-def lookup_minimum(ids: int, rows: int, page_size: int) -> int:
-    return math.ceil(max(ids, rows) / page_size)
 
 
 def instrument(calls: Calls) -> None:
@@ -119,7 +120,16 @@ def instrument(calls: Calls) -> None:
     httpx.Client.send = send  # type: ignore[method-assign]
 
 
-def measure(out: Path, argv: list[str], page_size: int) -> None:
+def answer_rows(page_size: int, max_top: int | None) -> int:
+    """The most rows one answer of the bench's sandbox holds: the page size, or the sandbox's
+    cap on $top (`max_top` None: its default; 0: no cap)."""
+    from ta_steget_cli.sandbox.realism import Realism
+
+    cap = Realism().max_top if max_top is None else max_top
+    return min(page_size, cap) if cap else page_size
+
+
+def measure(out: Path, argv: list[str], page_size: int, answer_rows: int) -> None:
     """Runs `tasteget ARGV` in this process and writes its figures to `out` as JSON."""
     import contextlib
     import io
@@ -131,7 +141,7 @@ def measure(out: Path, argv: list[str], page_size: int) -> None:
     Calendar().due_date(date(2026, 1, 5), 5)
     with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):
         main(["--help"])
-    calls = Calls(page_size)
+    calls = Calls(page_size, answer_rows)
     instrument(calls)
     began = time.perf_counter()
     code: object = 0
@@ -177,13 +187,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_sandbox(persons: int, latency: str, as_of: date, folder: Path) -> Sandbox:
+def start_sandbox(
+    persons: int, latency: str, as_of: date, folder: Path, max_top: int | None = None
+) -> Sandbox:
     """The sandbox tenant (bench/serve.py) in its own process; returns once it listens.
-    `latency`: seconds per answer, or LEAST-MOST for a time drawn anew for every answer."""
+    `latency`: seconds per answer, or LEAST-MOST for a time drawn anew for every answer;
+    `max_top`: the most rows per answer (0: no cap; None: the sandbox's default)."""
     serve = Path(__file__).with_name("serve.py")
     cmd = [
         sys.executable, str(serve), "--persons", str(persons), "--latency", latency,
         "--as-of", as_of.isoformat(),
+        *(["--max-top", str(max_top)] if max_top is not None else []),
     ]  # fmt: skip
     began = time.perf_counter()
     process = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
@@ -269,14 +283,21 @@ class Result:
 
 
 def run_measured(
-    argv: list[str], page_size: int, folder: Path, tool_src: Path | None = None
+    argv: list[str],
+    page_size: int,
+    answer_rows: int,
+    folder: Path,
+    tool_src: Path | None = None,
 ) -> dict[str, Any]:
     """`tasteget ARGV` in its own process, measured by `measure`; its figures. `tool_src`: the
     tool's code from another checkout's src/ (a measurement of an earlier commit against the
     same sandbox)."""
     out = folder / "figures.json"
     out.unlink(missing_ok=True)
-    cmd = [sys.executable, __file__, "measure", str(out), str(page_size), "--", *argv]
+    cmd = [
+        sys.executable, __file__, "measure", str(out), str(page_size), str(answer_rows), "--",
+        *argv,
+    ]  # fmt: skip
     env = sandbox_env()
     if tool_src is not None:
         env["PYTHONPATH"] = str(tool_src)
@@ -320,6 +341,6 @@ def row(result: Result) -> str:
     )
 
 
-if __name__ == "__main__" and len(sys.argv) > 4 and sys.argv[1] == "measure":
-    # python harness.py measure OUT PAGE_SIZE -- ARGV...
-    measure(Path(sys.argv[2]), sys.argv[5:], int(sys.argv[3]))
+if __name__ == "__main__" and len(sys.argv) > 5 and sys.argv[1] == "measure":
+    # python harness.py measure OUT PAGE_SIZE ANSWER_ROWS -- ARGV...
+    measure(Path(sys.argv[2]), sys.argv[6:], int(sys.argv[3]), int(sys.argv[4]))

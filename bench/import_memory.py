@@ -61,7 +61,7 @@ def main() -> int:
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tasteget-import-bench-") as name:
         folder = Path(name)
-        sandbox = harness.start_sandbox(0, 0.0, date.today(), folder)
+        sandbox = harness.start_sandbox(0, "0", date.today(), folder)
         try:
             config = harness.write_config(folder, sandbox.api_url, 1000, 1000.0)
             print("| mode | rows | file MB | wall s | peak RSS MB | exit |")

@@ -280,6 +280,40 @@ def test_keyset_paging_returns_every_person_once() -> None:
         assert [r["personId"] for r in skipped] == seen[::-1][5:8]
 
 
+def test_id_ranges_and_highest_first_answer_as_a_full_walk_would() -> None:
+    """The sandbox seeks `personId gt/lt` bounds and walks backwards for `personId desc`
+    instead of filtering every person; the answers are those of a full walk, with other
+    conditions, deleted persons and $skip/$top applied the same way."""
+    tenant = SandboxTenant(persons=700, seed=3, today=NOW.date(), clock=Clock(NOW))
+    everyone = [p.id for p in tenant.persons()]
+    tenant.delete(tenant.person(everyone[10]))
+    live = [p.id for p in tenant.persons() if p.deleted_at is None]
+    krokom = ids.KOMMUN_INTERESTS["Krokom"]
+    low, high = everyone[5], everyone[300]
+    with httpx.Client(
+        transport=transport(tenant), base_url=f"{IN_PROCESS_BASE_URL}/Cust00000/api", headers=AUTH
+    ) as client:
+
+        def answer(where: str, order: str = "personId", **more: str) -> list[int]:
+            page = rows(client, "Person", select="personId", filter=where, orderBy=order, **more)
+            return [r["personId"] for r in page]
+
+        in_krokom = set(answer(f"personInterestIds oneOf ({krokom})", top="1000"))
+        assert 0 < len(in_krokom) < len(live)
+        ranged = answer(
+            f"personInterestIds oneOf ({krokom}) and personId lt {high} and personId gt {low}",
+            top="1000",
+        )
+        assert ranged == [i for i in live if low < i < high and i in in_krokom]
+        assert answer(f"personId lt {high} and personId lt {low + 3}", top="1000") == [
+            i for i in live if i < low + 3
+        ]
+        assert answer(f"personId gt {high}", order="personId desc", top="1") == [live[-1]]
+        assert answer(f"personId lt {high}", order="personId desc", top="2", skip="1") == [
+            i for i in reversed(live) if i < high
+        ][1:3]
+
+
 # ---------------------------------------------------------------- one person
 
 

@@ -480,8 +480,10 @@ class Query:
     skip: int
     entities: frozenset[str]
     after_id: int | None = None  # a top-level `personId gt N` (Person) to start from
+    before_id: int | None = None  # a top-level `personId lt N` (Person) to stop before
     only_ids: frozenset[int] | None = None  # a top-level restriction to these person ids
     natural: bool = field(default=True)  # rows come out in stored order: a page can stop early
+    backwards: bool = False  # natural, from the highest id down (`$orderBy=personId desc`)
 
 
 def top_level(node: Node | None) -> list[Comparison]:
@@ -493,20 +495,33 @@ def top_level(node: Node | None) -> list[Comparison]:
     return [p for p in node.parts if isinstance(p, Comparison)] if node.kind == "and" else []
 
 
-def key_hints(provider: str, node: Node | None) -> tuple[int | None, frozenset[int] | None]:
+@dataclass(frozen=True)
+class KeyHints:
+    """What a filter says about the person ids it can match, so a query need not walk every
+    person: from a key on, below a key, or a given few."""
+
     after: int | None = None
+    before: int | None = None
+    only: frozenset[int] | None = None
+
+
+def key_hints(provider: str, node: Node | None) -> KeyHints:
+    after: int | None = None
+    before: int | None = None
     only: frozenset[int] | None = None
     for cmp in top_level(node):
         name, op = cmp.column.name, cmp.operator
         person_key = name == "personId" if provider == "Person" else name == "person/personId"
         if person_key and op == "gt":
             after = cmp.value if after is None else max(after, cmp.value)
+        elif provider == "Person" and person_key and op == "lt":
+            before = cmp.value if before is None else min(before, cmp.value)
         elif (person_key and op in ("eq", "in")) or (
             provider == "PersonActivity" and name == "personId" and op in ("oneOf", "equals")
         ):
             found = cmp.value if isinstance(cmp.value, frozenset) else frozenset((cmp.value,))
             only = found if only is None else only & found
-    return after, only
+    return KeyHints(after, before, only)
 
 
 def build_query(
@@ -523,20 +538,24 @@ def build_query(
     node = parse(params.get("$filter", ""), columns)
     order = _order(columns, params.get("$orderBy", ""))
     key = "personId" if provider == "Person" else None
-    natural = not order or (len(order) == 1 and order[0][0].name == key and not order[0][1])
-    after, only = key_hints(provider, node)
+    by_key = len(order) == 1 and order[0][0].name == key
+    natural = not order or (by_key and not order[0][1])
+    backwards = by_key and order[0][1]
+    hints = key_hints(provider, node)
     return Query(
         provider=provider,
         columns=columns,
         select=select,
         predicate=compile_node(node, realism) if node is not None else None,
-        order=() if natural else order,
+        order=() if natural or backwards else order,
         top=_count(params, "$top"),
         skip=_count(params, "$skip") or 0,
         entities=_entities(provider, params.get("$entities")),
-        after_id=after,
-        only_ids=only,
-        natural=natural,
+        after_id=hints.after,
+        before_id=hints.before,
+        only_ids=hints.only,
+        natural=natural or backwards,
+        backwards=backwards,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
 from itertools import islice
@@ -331,7 +331,10 @@ class SandboxTenant:
             )
             return [self._by_id[i] for i in chosen if i in self._by_id]
         start = 0 if query.after_id is None else bisect_right(self._ids, query.after_id)
-        return islice(self._persons, start, None)
+        end = len(self._ids) if query.before_id is None else bisect_left(self._ids, query.before_id)
+        if query.backwards:
+            return (self._persons[i] for i in range(end - 1, start - 1, -1))
+        return islice(self._persons, start, end)
 
     # ---------------------------------------------------------------- writing
 
