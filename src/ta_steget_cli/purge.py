@@ -120,7 +120,6 @@ def purge_candidates(
     config: Config,
     as_of: date,
     *,
-    last_activity: bool = True,
     note: Callable[[str], None] | None = None,
 ) -> Selection:
     """Who the purge would remove as of `as_of`, and how many were kept for which reason."""
@@ -146,17 +145,13 @@ def purge_candidates(
     }
     subscribers = subscribed & persons.keys()
     rest = sorted(persons.keys() - subscribers)
-    say(_("reading activities since the cut-off"))
-    kinds = counted_kinds(settings)
-    active = {
-        a.person_id for a in register.activities(rest, kinds, register.activity_on_or_after(cutoff))
-        if counts_since(a.date, a.registered, cutoff)
-    }  # fmt: skip
+    # One read of the others' activities answers both questions: who was active since the
+    # cut-off (kept), and when the others last were (shown in the plan). Two reads, one
+    # filtered on the cut-off, would cost a second round of answers for fewer rows.
+    say(_("reading the activities of the other persons"))
+    last = last_activities(register, rest, counted_kinds(settings))
+    active = {pid for pid in rest if last.get(pid, date.min) >= cutoff}
     going = [pid for pid in rest if pid not in active]
-    last: dict[int, date] = {}
-    if last_activity and going:
-        say(_("reading the last activity of each"))
-        last = last_activities(register, going, kinds)
     to_delete = tuple(
         PurgeCandidate(
             person_id=pid,
@@ -186,10 +181,9 @@ def counts_since(dated: datetime | None, registered: datetime | None, cutoff: da
 def last_activities(
     register: Register, ids: Iterable[int], kinds: Iterable[str]
 ) -> dict[int, date]:
-    """The latest date (dated or registered) of each person's counted activities.
-
-    One more chunked query over the persons who go (their activities are all before the cut-off,
-    so no date filter narrows it); chunks are sized from the rows per person seen so far."""
+    """The latest Stockholm day (dated or registered) of each person's counted activities: a
+    person is active since the cut-off when it is on or after it. One chunked query; chunks
+    are sized from the rows per person seen so far."""
     last: dict[int, date] = {}
     for a in register.activities(ids, kinds):
         for moment in (a.date, a.registered):
