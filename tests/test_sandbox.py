@@ -309,9 +309,10 @@ def test_id_ranges_and_highest_first_answer_as_a_full_walk_would() -> None:
             i for i in live if i < low + 3
         ]
         assert answer(f"personId gt {high}", order="personId desc", top="1") == [live[-1]]
-        assert answer(f"personId lt {high}", order="personId desc", top="2", skip="1") == [
-            i for i in reversed(live) if i < high
-        ][1:3]
+        assert (
+            answer(f"personId lt {high}", order="personId desc", top="2", skip="1")
+            == [i for i in reversed(live) if i < high][1:3]
+        )
 
 
 # ---------------------------------------------------------------- one person
