@@ -76,10 +76,11 @@ READ_COMMANDS = [
     ("status", "list", "--region"),
     ("purge", "--dry-run"),
     ("report", "--year", str(AS_OF.year)),
+    ("report", "--quarter", f"{AS_OF.year}Q1", "--trend"),
 ]
 
 
-@pytest.mark.parametrize("command", READ_COMMANDS, ids=lambda c: " ".join(c[:2]))
+@pytest.mark.parametrize("command", READ_COMMANDS, ids=lambda c: " ".join(c[:2] + c[-1:]))
 def test_one_worker_and_eight_show_the_same_rows(
     sandbox_env: Callable[..., Any], command: tuple[str, ...]
 ) -> None:
