@@ -495,17 +495,10 @@ def top_level(node: Node | None) -> list[Comparison]:
     return [p for p in node.parts if isinstance(p, Comparison)] if node.kind == "and" else []
 
 
-@dataclass(frozen=True)
-class KeyHints:
-    """What a filter says about the person ids it can match, so a query need not walk every
-    person: from a key on, below a key, or a given few."""
-
-    after: int | None = None
-    before: int | None = None
-    only: frozenset[int] | None = None
-
-
-def key_hints(provider: str, node: Node | None) -> KeyHints:
+def key_hints(
+    provider: str, node: Node | None
+) -> tuple[int | None, int | None, frozenset[int] | None]:
+    """The ids a filter can match, so that a query need not walk everyone: (after, below, only)."""
     after: int | None = None
     before: int | None = None
     only: frozenset[int] | None = None
@@ -521,7 +514,7 @@ def key_hints(provider: str, node: Node | None) -> KeyHints:
         ):
             found = cmp.value if isinstance(cmp.value, frozenset) else frozenset((cmp.value,))
             only = found if only is None else only & found
-    return KeyHints(after, before, only)
+    return after, before, only
 
 
 def build_query(
@@ -541,7 +534,7 @@ def build_query(
     by_key = len(order) == 1 and order[0][0].name == key
     natural = not order or (by_key and not order[0][1])
     backwards = by_key and order[0][1]
-    hints = key_hints(provider, node)
+    after, before, only = key_hints(provider, node)
     return Query(
         provider=provider,
         columns=columns,
@@ -551,9 +544,9 @@ def build_query(
         top=_count(params, "$top"),
         skip=_count(params, "$skip") or 0,
         entities=_entities(provider, params.get("$entities")),
-        after_id=hints.after,
-        before_id=hints.before,
-        only_ids=hints.only,
+        after_id=after,
+        before_id=before,
+        only_ids=only,
         natural=natural or backwards,
         backwards=backwards,
     )

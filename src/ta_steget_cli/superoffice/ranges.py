@@ -27,7 +27,7 @@ Row = dict[str, Any]
 
 # Pages read one after another before a scan counts as long: most scans (a municipality's
 # persons, an id's activities) end within them and never pay for the highest-key request.
-SEQUENTIAL_PAGES = 2
+SEQUENTIAL_PAGES = 3
 # How full a range is meant to be: slack for rows lying denser than those read so far, so that
 # a range seldom needs a second request.
 FILL = 0.9
