@@ -119,13 +119,16 @@ class Served:
     env: SandboxEnv
 
 
-def serve(tenant: SandboxTenant, folder: Path, *, resolve: bool = False) -> Served:
+def serve(
+    tenant: SandboxTenant, folder: Path, *, resolve: bool = False, workers: int | None = None
+) -> Served:
     """The tenant on loopback and a config for it: api_url, or tenant + login_url (resolved via
-    /api/state, so maintenance is seen)."""
+    /api/state, so maintenance is seen); `workers`: max_in_flight (None: the default)."""
     server = SandboxServer(tenant).__enter__()
     folder.mkdir(parents=True, exist_ok=True)
     document = sandbox_document(server.api_url, folder / "data")
-    document = merge(document, {"superoffice": SUPEROFFICE, "purge": PURGE})
+    so = SUPEROFFICE if workers is None else {**SUPEROFFICE, "max_in_flight": workers}
+    document = merge(document, {"superoffice": so, "purge": PURGE})
     if resolve:
         so = dict(document["superoffice"])
         del so["api_url"]
@@ -141,6 +144,15 @@ def serve(tenant: SandboxTenant, folder: Path, *, resolve: bool = False) -> Serv
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """One tenant for the commands that only read; each test sets its own faults."""
     served = serve(new_tenant(), tmp_path_factory.mktemp("shared"))
+    yield served
+    served.server.close()
+
+
+@pytest.fixture(scope="module")
+def one_at_a_time(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The same tenant read one request at a time: the Nth request of a run is then the same
+    request in every run, which a fault aimed at "the Nth" needs."""
+    served = serve(new_tenant(), tmp_path_factory.mktemp("one"), workers=1)
     yield served
     served.server.close()
 
@@ -470,12 +482,18 @@ REPEATABLE = {name: args for name, args in READING.items() if name != "doctor"}
 @pytest.mark.parametrize("where", ["next page", "next chunk"])
 @pytest.mark.parametrize("command", list(REPEATABLE))
 def test_a_repeated_page_is_caught_not_listed(
-    shared: Served,
+    one_at_a_time: Served,
     truths: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
     command: str,
     where: str,
 ) -> None:
+    """A page answered with the answer before it, which continues a scan or is a later chunk
+    (where the client can tell), stops the command. Asked one request at a time, so that the
+    answer before it is its own question's: side by side it may be another question's first
+    page, which no client can tell from a true answer (see above). The page checks are the
+    same for any number of workers."""
+    shared = one_at_a_time
     questions = archive_questions(shared.env, REPEATABLE[command], monkeypatch)
     if where not in questions:
         pytest.skip(f"{command} asks no {where} at this size")

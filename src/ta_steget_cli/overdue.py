@@ -244,7 +244,11 @@ def waiting_persons(register: Register, scope: Scope) -> dict[int, Person]:
     ours = None if scope.associate_id is None else register.our_contact_filter(scope.associate_id)
     found, no_guidance = together(
         register.workers,
-        lambda: list(register.persons(scope_filter(register, scope), ours)),
+        lambda: list(
+            register.registrations(
+                scope_filter(register, scope), ours, contact=scope.our_contact is not None
+            )
+        ),
         lambda: no_guidance_ids(register),
     )
     return {
@@ -355,7 +359,14 @@ def item_list(
     calendar: Calendar,
     due_soon: int | None,
 ) -> list[OverdueItem]:
-    """The lines of the unanswered `persons` that are due (or due soon), most overdue first."""
+    """The lines of the unanswered `persons` that are due (or due soon), most overdue first;
+    the names and addresses are read for those only."""
+    as_of = register.as_of
+    due = {
+        pid: person
+        for pid, person in persons.items()
+        if status_on(due_date(person, calendar, rule.working_days), as_of, calendar, due_soon)
+    }
     items = [
         overdue_item(
             person,
@@ -367,6 +378,6 @@ def item_list(
             due_soon=due_soon,
             web_url=register.config.superoffice.web_url,
         )
-        for pid, person in persons.items()
+        for pid, person in register.with_details(due).items()
     ]
     return sorted((i for i in items if i is not None), key=sort_key)

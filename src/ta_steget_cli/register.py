@@ -32,6 +32,7 @@ PERSON_COLUMNS = (
     "phone/formattedNumber",
     "personAssociateId",
 )
+REGISTRATION_COLUMNS = ("personId", "personRegisteredDate")
 ACTIVITY_COLUMNS = (
     "person/personId",
     "date",
@@ -184,6 +185,29 @@ class Register:
             person = person_from_row(row)
             if self.known_by_as_of(person.registered):
                 yield person
+
+    def registrations(self, *conditions: str | None, contact: bool = False) -> Iterator[Person]:
+        """Like `persons`, with the id and registration only (and the responsible user with
+        `contact`): what a rule over many persons needs. Names and addresses are read for the
+        few a list shows (`with_details`), so the register's personal data is neither sent nor
+        held for everyone."""
+        query = f.all_of(self.registered_by_as_of(), *conditions)
+        select = REGISTRATION_COLUMNS + (("personAssociateId",) if contact else ())
+        for row in self.source.scan("Person", select=select, filter=query):
+            person = person_from_row(row)
+            if self.known_by_as_of(person.registered):
+                yield person
+
+    def with_details(self, persons: Mapping[int, Person]) -> dict[int, Person]:
+        """The same persons with every column a list shows, read by id; one the archive no
+        longer answers (deleted meanwhile) stays as it was."""
+        read = {
+            person.person_id: person
+            for person in map(
+                person_from_row, self.source.by_ids("Person", persons, select=PERSON_COLUMNS)
+            )
+        }
+        return {pid: read.get(pid, person) for pid, person in persons.items()}
 
     def person_ids(self, *conditions: str | None) -> set[int]:
         """Ids only: the cheapest answer to "who matches"."""

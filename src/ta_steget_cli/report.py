@@ -253,7 +253,7 @@ def period_persons(register: Register, period: Period) -> dict[int, Person]:
     last = min(period.last, register.as_of)
     return {
         p.person_id: p
-        for p in register.persons(register.registered_between(period.first, last))
+        for p in register.registrations(register.registered_between(period.first, last))
         if p.registered is not None and period.first <= local_date(p.registered) <= last
     }
 
