@@ -60,7 +60,11 @@ def test_a_trickling_answer_is_cut_at_the_request_deadline_and_retried(
 ) -> None:
     truth = overdue(sandbox_env(tenant))
     assert truth.exit_code == 0, truth.output
-    env = sandbox_env(tenant, superoffice={"request_deadline_seconds": DEADLINE})
+    # One request at a time: the sandbox logs a request when its answer is done, so only then
+    # is the trickled one first in the log and its retry second.
+    env = sandbox_env(
+        tenant, superoffice={"request_deadline_seconds": DEADLINE, "max_in_flight": 1}
+    )
     tenant.reset_stats()
     tenant.faults.add("trickle")  # the first archive answer only
     result, took = timed(lambda: overdue(env))
