@@ -49,8 +49,14 @@ class MemorySource:
         id_column: str = "personId",
         chunk_size: int | None = None,
     ) -> Iterator[dict[str, Any]]:
-        assert provider == "PersonActivity"
         chunk = list(ids)
+        if provider == "Person":  # names and addresses of the listed persons
+            wanted = set(chunk)
+            for row in self.persons:
+                if row["personId"] in wanted:
+                    yield {column: row.get(column) for column in select}
+            return
+        assert provider == "PersonActivity"
         self.chunks.append(len(chunk))
         for person_id in chunk:
             yield from self.activities.get(person_id, [])
@@ -147,5 +153,6 @@ class RecordingSource(MemorySource):
         id_column: str = "personId",
         chunk_size: int | None = None,
     ) -> Iterator[dict[str, Any]]:
-        self.activity_filters.append(filter)
+        if provider == "PersonActivity":
+            self.activity_filters.append(filter)
         return super().by_ids(provider, ids, select=select, filter=filter, entities=entities)

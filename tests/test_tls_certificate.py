@@ -122,7 +122,9 @@ def tls_env(sandbox_env: Callable[..., Any], pki: Pki) -> Iterator[tuple[Any, Tl
     served = TlsSandbox(tenant, pki)
     with served.server:
         # Retries allowed as usual: the point is that a certificate error does not use them.
-        env = sandbox_env(tenant, superoffice={"api_url": served.api_url, "max_retries": 6})
+        # One request at a time, so the handshakes counted are the first request's tries.
+        so = {"api_url": served.api_url, "max_retries": 6, "max_in_flight": 1}
+        env = sandbox_env(tenant, superoffice=so)
         yield env, served
 
 
