@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from .. import status as st
+from .. import status_list as sl
 from ..errors import PartialFailure, TastegetError, UsageError
 from ..i18n import N_, _
 from ..move_status import MOVED, StatusChange, make_change, status_key
@@ -93,14 +94,14 @@ def area_of(runtime: Runtime, kommun: str | None, region: bool) -> str | None:
     return runtime.kommun(kommun) if kommun is not None else None
 
 
-def list_record(item: st.StatusItem) -> dict[str, Any]:
+def list_record(item: sl.StatusItem) -> dict[str, Any]:
     record = as_record(item)
     record["status"] = status_word(item.status)
     record["name"] = escape(item.name)
     return record
 
 
-def sheet_record(item: st.StatusItem) -> dict[str, Any]:
+def sheet_record(item: sl.StatusItem) -> dict[str, Any]:
     record = raw_record(item)
     record["status"] = status_word(item.status)
     return record
@@ -139,7 +140,7 @@ def list_command(
     if status is not None:
         status = status_key(runtime.config, status, StatusNames(runtime.config, client))
     register = Register(client, runtime.config, day)
-    items = st.list_statuses(register, kommun=area, status=status)
+    items = sl.list_statuses(register, kommun=area, status=status)
     count = _("{n} contacts").format(n=len(items))
     chosen = choose_format(fmt, output)
     if chosen is Format.table:
@@ -400,7 +401,7 @@ def review_command(
     key = status_key(config, status, names) if status is not None else None
     contact = contact_filter(runtime, our_contact, day)
     runtime.require_write("status review")
-    items = st.review_items(Register(client, config, day), kommun=area, status=key, contact=contact)
+    items = sl.review_items(Register(client, config, day), kommun=area, status=key, contact=contact)
     position_file = st.review_file(config.purge.data_dir, review_scope(area, key, contact))
     done_through = 0 if restart else st.review_position(position_file)
     todo = [r for r in items if r.item.person_id > done_through]
@@ -440,15 +441,15 @@ def review_command(
     )
 
 
-def contact_filter(runtime: Runtime, name: str | None, day: date) -> st.ContactFilter | None:
+def contact_filter(runtime: Runtime, name: str | None, day: date) -> sl.ContactFilter | None:
     """--our-contact NAME (as SuperOffice shows "our contact") or `me`, as overdue reads it."""
     if name is None:
         return None
     scope = with_our_contact(runtime, Scope(), name, day)
-    return st.ContactFilter(scope.our_contact, scope.associate_id)
+    return sl.ContactFilter(scope.our_contact, scope.associate_id)
 
 
-def review_scope(area: str | None, status: str | None, contact: st.ContactFilter | None) -> str:
+def review_scope(area: str | None, status: str | None, contact: sl.ContactFilter | None) -> str:
     """What a review's position is remembered under: a filtered walk has a place of its own."""
     parts = [area or "region", status or ""]
     if contact is not None:
@@ -464,7 +465,7 @@ def outcome_line(result: st.SetResult) -> str:
     return f"{text}: {result.reason}" if result.reason else text.capitalize() + "."
 
 
-def show_person(console: Console, review: st.ReviewItem) -> None:
+def show_person(console: Console, review: sl.ReviewItem) -> None:
     """Everything a guide needs to see before changing anything, and how to reach the person."""
     item = review.item
     console.print()
@@ -488,7 +489,7 @@ def show_person(console: Console, review: st.ReviewItem) -> None:
 
 
 def ask_change(
-    console: Console, runtime: Runtime, names: StatusNames, review: st.ReviewItem, day: date
+    console: Console, runtime: Runtime, names: StatusNames, review: sl.ReviewItem, day: date
 ) -> StatusChange | None:
     """The change for this person, KEEP for Enter, None to stop (q, or the input ran out).
     A change that contradicts itself is warned about and written only when confirmed."""
@@ -540,7 +541,7 @@ def chosen_key(answer: str, keys: Sequence[str], names: StatusNames) -> str | No
 
 
 def details_of(
-    console: Console, runtime: Runtime, names: StatusNames, item: st.StatusItem, key: str
+    console: Console, runtime: Runtime, names: StatusNames, item: sl.StatusItem, key: str
 ) -> StatusChange:
     """For a move, where to and when (Enter keeps what is shown); then the validated change."""
     config = runtime.config
