@@ -2,8 +2,9 @@
 is read in `status_list`).
 
 An import reads its rows' current values through the register (ids filtered per status item,
-never display texts; `status_batch`). Writing is one GET and at most one PATCH per person: the PATCH carries a `test` on `UpdatedDate`, so a
-change someone else made between our read and our write is reported, never overwritten.
+never display texts; `status_batch`). Writing is one GET and at most one PATCH per person: the
+PATCH carries a `test` on `UpdatedDate`, so a change someone else made between our read and our
+write is reported, never overwritten.
 """
 
 from __future__ import annotations
