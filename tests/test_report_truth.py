@@ -256,12 +256,17 @@ def test_report_mail_without_recipients_is_a_config_error(sandbox_env, quarter) 
     assert "[report] recipients" in result.output
 
 
-def test_report_mail_is_sent_over_smtp(sandbox_env, quarter) -> None:  # noqa: F811
+Received = list[tuple[str, list[str], bytes]]
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[int, Received]]:
+    """An aiosmtpd server on loopback: its port and what it received."""
     from aiosmtpd.controller import Controller
 
     from .test_notify import free_port
 
-    received: list[tuple[str, list[str], bytes]] = []
+    received: Received = []
 
     class Handler:
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -272,21 +277,53 @@ def test_report_mail_is_sent_over_smtp(sandbox_env, quarter) -> None:  # noqa: F
     controller = Controller(Handler(), hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        env = sandbox_env(
-            quarter,
-            report={"recipients": ["styrgrupp@region.example"]},
-            notify={"smtp_port": port},
-        )
-        result = run_q4(env, "--mail")
+        yield port, received
     finally:
         controller.stop()
+
+
+def mail_q4(make_env: Any, tenant: SandboxTenant, transport: str, port: int) -> tuple[Any, Any]:
+    """report --mail to one recipient with this transport and SMTP port: the env, the result."""
+    env = make_env(
+        tenant,
+        report={"recipients": ["styrgrupp@region.example"]},
+        notify={"transport": transport, "smtp_port": port},
+    )
+    result = run_q4(env, "--mail")
     assert result.exit_code == 0, result.output
+    return env, result
+
+
+def attachment_names(message: Any) -> set[str]:
+    return {p.get_filename() for p in message.walk() if p.get_filename()}
+
+
+def test_report_mail_is_sent_over_smtp(sandbox_env, quarter, smtp_server) -> None:  # noqa: F811
+    port, received = smtp_server
+    _env, result = mail_q4(sandbox_env, quarter, "smtp", port)
     assert "skickad till 1 mottagare" in result.stdout
     ((sender, recipients, content),) = received
     assert (sender, recipients) == ("tasteget@region.example", ["styrgrupp@region.example"])
     message = email.message_from_bytes(content, policy=policy.default)
-    names = {p.get_filename() for p in message.walk() if p.get_filename()}
-    assert names == {"rapport-2025q4.html", "rapport-2025q4.csv"}
+    assert attachment_names(message) == {"rapport-2025q4.html", "rapport-2025q4.csv"}
+
+
+def test_report_mail_with_the_outbox_transport_writes_the_eml_and_sends_nothing(
+    sandbox_env,
+    quarter,  # noqa: F811
+    smtp_server,
+) -> None:
+    """[notify] transport = "outbox" (the sandbox's config) holds for report --mail as for
+    notify: the message goes into [notify] outbox, even with an SMTP server listening."""
+    port, received = smtp_server
+    env, result = mail_q4(sandbox_env, quarter, "outbox", port)
+    assert received == []
+    (path,) = (env.data_dir.parent / "outbox").glob("*.eml")
+    assert str(path) in result.stdout
+    assert '[notify] transport = "outbox", inget skickat' in result.stdout
+    message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert message["To"] == "styrgrupp@region.example"
+    assert attachment_names(message) == {"rapport-2025q4.html", "rapport-2025q4.csv"}
 
 
 # ---------------------------------------------------------------- what people asked for

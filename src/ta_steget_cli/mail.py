@@ -142,6 +142,12 @@ def _domain(sender: str) -> str | None:
 # ---------------------------------------------------------------- send
 
 
+def writes_files(settings: NotifySettings, dry_run: bool) -> bool:
+    """Whether mails are written as .eml files into the outbox instead of sent: --dry-run, or
+    [notify] transport = "outbox" (the sandbox's config), for notify and report --mail alike."""
+    return dry_run or settings.transport == "outbox"
+
+
 def send(
     outgoing: Sequence[Outgoing],
     settings: NotifySettings,

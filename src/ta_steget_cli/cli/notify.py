@@ -122,8 +122,7 @@ def notify_command(
     settings = config.notify
     lang = runtime.lang
     require_sender(settings)
-    # transport = "outbox" (the sandbox's config) writes the messages like --dry-run does.
-    dry_run = dry_run or settings.transport == "outbox"
+    dry_run = mail.writes_files(settings, dry_run)
     password = None
     if not dry_run:
         password = runtime.secrets().get("TASTEGET_SMTP_PASSWORD")

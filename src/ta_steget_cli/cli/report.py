@@ -74,7 +74,8 @@ def report_command(
         Path | None,
         typer.Option(
             "--outbox",
-            help="Folder for --mail --dry-run's .eml (default: [notify] outbox, else ./outbox).",
+            help="Folder for the .eml that --mail writes with --dry-run or [notify] transport "
+            '= "outbox" (default: [notify] outbox, else ./outbox).',
             show_default=False,
         ),
     ] = None,
@@ -215,9 +216,10 @@ def mail_report(
     )
     label = report.period.label
     outgoing = mail.Outgoing(f"rapport {label}", tuple(recipients), message)
-    if dry_run:
+    if mail.writes_files(config.notify, dry_run):
         (path,) = mail.write_eml([outgoing], outbox or config.notify.outbox)
-        typer.echo(words["mail_written"].format(period=label, count=len(recipients), path=path))
+        written = words["mail_written" if dry_run else "mail_outbox"]
+        typer.echo(written.format(period=label, count=len(recipients), path=path))
         return
     password = runtime.secrets().get("TASTEGET_SMTP_PASSWORD")
     (result,) = mail.send([outgoing], config.notify, password)

@@ -107,6 +107,10 @@ WORDS = Messages(
             "The report {period} to {count} recipients is written to {path} (--dry-run, nothing "
             "sent)."
         ),
+        "mail_outbox": N_(
+            "The report {period} to {count} recipients is written to {path} ([notify] transport "
+            '= "outbox", nothing sent).'
+        ),
         "mail_sent": N_("The report {period} is sent to {count} recipients."),
         "mail_failed": N_("The report {period} could not be sent: {reason}"),
         "no_recipients": N_(
