@@ -18,10 +18,10 @@ from ta_steget_cli.models import OverdueItem
 from ta_steget_cli.output import Column, Format, choose_format, csv_safe, render
 
 COLUMNS = [
-    Column("person_id", "Id", "Id"),
-    Column("name", "Namn", "Name"),
-    Column("kommuner", "Kommuner", "Municipalities"),
-    Column("due", "Senast", "Due"),
+    Column("person_id", "Id"),
+    Column("name", "Name"),
+    Column("kommuner", "Municipalities"),
+    Column("due", "Due"),
 ]
 
 
@@ -69,7 +69,7 @@ def test_json_of_nothing_is_an_empty_array(capsys: pytest.CaptureFixture[str]) -
 
 def test_datetimes_keep_their_offset(capsys: pytest.CaptureFixture[str]) -> None:
     moment = datetime(2026, 3, 2, 23, 30, tzinfo=UTC)
-    render([{"at": moment}], [Column("at", "Tid", "Time")], fmt=Format.json, output=None)
+    render([{"at": moment}], [Column("at", "Time")], fmt=Format.json, output=None)
     assert json.loads(capsys.readouterr().out) == [{"at": "2026-03-02T23:30:00+00:00"}]
 
 
@@ -117,7 +117,7 @@ def test_table_shows_swedish_headings_and_caption() -> None:
         console=console,
     )
     text = console.file.getvalue()  # type: ignore[attr-defined]
-    assert "Namn" in text and "Senast" in text
+    assert "Namn" in text and "Svar senast" in text
     assert "Zoë Νίκος" in text
     assert "1 person" in text
 
@@ -139,7 +139,7 @@ def test_output_into_a_missing_folder_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_csv_keeps_negative_numbers_as_numbers(capsys: pytest.CaptureFixture[str]) -> None:
     rows = [{"working_days_overdue": -1, "name": "-Anna"}]
-    cols = [Column("working_days_overdue", "Dagar", "Days"), Column("name", "Namn", "Name")]
+    cols = [Column("working_days_overdue", "Days"), Column("name", "Name")]
     render(rows, cols, fmt=Format.csv, output=None)
     assert capsys.readouterr().out.splitlines()[1] == "-1,'-Anna"
 
@@ -150,3 +150,17 @@ def test_table_prints_register_text_as_it_is_never_as_markup() -> None:
     console = Console(file=io.StringIO(), width=120, color_system=None)
     render([item("Anna [/x] [bold]Berg")], COLUMNS, fmt=Format.table, output=None, console=console)
     assert "Anna [/x] [bold]Berg" in console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_headings_come_from_the_catalogue() -> None:
+    """A heading is its English title in English and the catalogue's Swedish by default; a
+    title that is no message (a quarter) and an empty one read the same in both languages."""
+    moved = Column("households_moved", "Households moved")
+    assert (moved.heading("sv"), moved.heading("en")) == ("Flyttade hushåll", "Households moved")
+    assert Column("2025Q4", "2025Q4").heading("sv") == "2025Q4"
+    assert Column("figure", "").heading("sv") == ""
+
+
+def test_the_old_swedish_english_pair_form_fails_at_once() -> None:
+    with pytest.raises(TypeError):
+        Column("name", "Namn", "Name")

@@ -103,7 +103,7 @@ def test_other_tables_fit_80_columns(sandbox_env: Any, tenant: Any, args: tuple[
 
 
 def test_columns_shrink_to_their_longest_word_and_no_further() -> None:
-    columns = (Column("a", "A", "A"), Column("b", "B", "B", wrap=False))
+    columns = (Column("a", "A"), Column("b", "B", wrap=False))
     records = [{"a": "short words here", "b": "070-123 45 67"}]
     spans = column_spans(records, columns, "sv")
     assert spans == [(5, 16), (13, 13)]
@@ -113,7 +113,7 @@ def test_columns_shrink_to_their_longest_word_and_no_further() -> None:
 
 
 def test_drop_order_is_kept_and_the_first_column_stays() -> None:
-    columns = tuple(Column(k, k.upper(), k.upper()) for k in ("first", "second", "third"))
+    columns = tuple(Column(k, k.upper()) for k in ("first", "second", "third"))
     records = [{"first": "x" * 20, "second": "y" * 20, "third": "z" * 20}]
     table = fitted_table(records, columns, lang="sv", width=45, drop=("second", "third"))
     assert [c.header for c in table.columns] == ["FIRST", "THIRD"]

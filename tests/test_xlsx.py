@@ -109,7 +109,7 @@ def test_register_text_is_never_a_formula_and_links_are_links(tmp_path: Path) ->
          "link": "https://online.superoffice.com/Cust1/default.aspx?person_id=7"},
         {"name": "Åsa\x07 Öberg", "day": datetime(2026, 3, 18, 23, 30, tzinfo=UTC), "n": 1.5},
     ]  # fmt: skip
-    columns = (Column("name", "Namn", "Name"), Column("day", "Dag", "Day"), Column("n", "N", "N"))
+    columns = (Column("name", "Name"), Column("day", "Day"), Column("n", "N"))
     path = tmp_path / "x.xlsx"
     path.write_bytes(to_xlsx(records, columns, lang="sv"))
     sheet = workbook(path)

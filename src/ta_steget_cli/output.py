@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass, fields, is_dataclass
+from dataclasses import KW_ONLY, asdict, dataclass, fields, is_dataclass
 from datetime import date, datetime
 from enum import Enum, StrEnum
 from pathlib import Path
@@ -35,7 +35,7 @@ from rich.text import Text
 
 from .errors import UsageError
 from .files import replaced_when_done, write_atomically
-from .i18n import _
+from .i18n import _, translations
 from .workdays import STOCKHOLM
 
 
@@ -52,15 +52,20 @@ SUFFIX_FORMATS = {".json": "json", ".csv": "csv", ".xlsx": "xlsx", ".html": "htm
 
 @dataclass(frozen=True)
 class Column:
+    """A listing's column: its key (JSON, CSV) and its heading, the English `title` marked with
+    `N_()` and read from the catalogue. The rest is keyword-only, so that a call in the old
+    (key, Swedish, English) form fails at once instead of taking the English for `justify`."""
+
     key: str
-    sv: str
-    en: str
+    title: str
+    _: KW_ONLY
     justify: str = "left"
     number_format: str | None = None  # an Excel number format, e.g. "0%" for a share
     wrap: bool = True  # False: a line is never wrapped (a phone number with spaces)
 
     def heading(self, lang: str) -> str:
-        return self.en if lang == "en" else self.sv
+        # gettext("") would be the catalogue's header, not an empty heading.
+        return translations(lang).gettext(self.title) if self.title else ""
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from ..errors import UsageError
-from ..i18n import _, language, ngettext
+from ..i18n import N_, _, language, ngettext
 from ..models import OverdueItem
 from ..output import (
     Column,
@@ -41,32 +41,32 @@ from .runtime import Runtime, as_of_or_today, parse_day
 
 # JSON and CSV carry the spec's keys in the spec's order.
 DATA_COLUMNS = (
-    Column("person_id", "Id", "Id", "right"),
-    Column("name", "Namn", "Name"),
-    Column("kommuner", "Kommuner", "Municipalities"),
-    Column("registered", "Registrerad", "Registered"),
-    Column("due", "Svar senast", "Due"),
-    Column("working_days_overdue", "Arbetsdagar sen", "Working days overdue", "right"),
-    Column("status", "Status", "Status"),
-    Column("email", "E-post", "E-mail"),
-    Column("phone", "Telefon", "Phone"),
-    Column("preferred_contact", "Vill bli kontaktad via", "Preferred contact"),
-    Column("our_contact", "Vår kontakt", "Our contact"),
-    Column("link", "Länk", "Link"),
+    Column("person_id", N_("Id"), justify="right"),
+    Column("name", N_("Name")),
+    Column("kommuner", N_("Municipalities")),
+    Column("registered", N_("Registered")),
+    Column("due", N_("Due")),
+    Column("working_days_overdue", N_("Working days overdue"), justify="right"),
+    Column("status", N_("Status")),
+    Column("email", N_("E-mail")),
+    Column("phone", N_("Phone")),
+    Column("preferred_contact", N_("Preferred contact")),
+    Column("our_contact", N_("Our contact")),
+    Column("link", N_("Link")),
 )
 # The table puts what a move guide acts on first: how late, who, and how to reach them; the
 # registration date and the spec's separate phone and e-mail keys stay in JSON and CSV.
 TABLE_COLUMNS = (
-    Column("days_late", "Arbetsdagar sen", "Working days late", "right"),
-    Column("status", "Status", "Status"),
-    Column("name", "Namn", "Name"),
-    Column("preferred_contact", "Kontaktväg", "Contact by"),
-    Column("contact", "Telefon / e-post", "Phone / e-mail", wrap=False),
-    Column("kommuner", "Kommuner", "Municipalities"),
-    Column("registered", "Registrerad", "Registered"),
-    Column("due", "Svar senast", "Due"),
-    Column("our_contact", "Vår kontakt", "Our contact"),
-    Column("person_id", "Id", "Id", "right"),
+    Column("days_late", N_("Working days late"), justify="right"),
+    Column("status", N_("Status")),
+    Column("name", N_("Name")),
+    Column("preferred_contact", N_("Contact by")),
+    Column("contact", N_("Phone / e-mail"), wrap=False),
+    Column("kommuner", N_("Municipalities")),
+    Column("registered", N_("Registered")),
+    Column("due", N_("Due")),
+    Column("our_contact", N_("Our contact")),
+    Column("person_id", N_("Id"), justify="right"),
 )
 # On a narrow terminal these leave first, in this order; how late, who, how to reach them and
 # the id stay.

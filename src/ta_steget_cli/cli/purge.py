@@ -30,18 +30,18 @@ from .. import journal as j
 from .. import purge as service
 from .. import undo
 from ..errors import PartialFailure, TastegetError, UsageError
-from ..i18n import _, ngettext
+from ..i18n import N_, _, ngettext
 from ..output import Column, Format, as_record, choose_format, render
 from ..workdays import today_stockholm
 from .options import AsOfOption, FormatOption, OutputOption
 from .runtime import Runtime, as_of_or_today, interrupted_code, same_file
 
 COLUMNS = (
-    Column("person_id", "Id", "Id", "right"),
-    Column("name", "Namn", "Name"),
-    Column("registered", "Registrerad", "Registered"),
-    Column("last_activity", "Senaste aktivitet", "Last activity"),
-    Column("kommuner", "Kommuner", "Municipalities"),
+    Column("person_id", N_("Id"), justify="right"),
+    Column("name", N_("Name")),
+    Column("registered", N_("Registered")),
+    Column("last_activity", N_("Last activity")),
+    Column("kommuner", N_("Municipalities")),
 )
 LOG_EVERY = 100  # persons between progress lines when stderr is a log, not a terminal
 

@@ -42,23 +42,23 @@ class ReportFormat(StrEnum):
 
 
 COLUMNS = (
-    Column("period", "Period", "Period"),
-    Column("kommun", "Kommun", "Municipality"),
-    Column("registrations", "Nya registreringar", "New registrations", "right"),
-    Column("guidance", "Vill ha flyttvägledning", "Want move guidance", "right"),
-    Column("newsletter_only", "Bara nyhetsbrevet", "Only the newsletter", "right"),
-    Column("magazine_only", "Bara magasinet", "Only the magazine", "right"),
-    Column("newsletter_and_magazine", "Nyhetsbrev och magasin", "Newsletter and magazine", "right"),
-    Column("assessed", "Svarstid passerad", "Due date passed", "right"),
-    Column("answered_within_limit", "Svar i tid", "Answered in time", "right"),
-    Column("share_within_limit", "Andel i tid", "Share in time", "right", "0%"),
-    Column("median_working_days", "Median arbetsdagar", "Median working days", "right"),
-    Column("unanswered", "Obesvarade", "Unanswered", "right"),
-    Column("households_moved", "Flyttade hushåll", "Households moved", "right"),
-    Column("moved_this_year", "Flyttade i år", "Moved this year", "right"),
-    Column("subscribers", "Prenumeranter", "Subscribers", "right"),
-    Column("goal", "Mål", "Goal", "right"),
-    Column("share_of_goal", "Andel av målet", "Share of goal", "right", "0%"),
+    Column("period", N_("Period")),
+    Column("kommun", N_("Municipality")),
+    Column("registrations", N_("New registrations"), justify="right"),
+    Column("guidance", N_("Want move guidance"), justify="right"),
+    Column("newsletter_only", N_("Only the newsletter"), justify="right"),
+    Column("magazine_only", N_("Only the magazine"), justify="right"),
+    Column("newsletter_and_magazine", N_("Newsletter and magazine"), justify="right"),
+    Column("assessed", N_("Due date passed"), justify="right"),
+    Column("answered_within_limit", N_("Answered in time"), justify="right"),
+    Column("share_within_limit", N_("Share in time"), justify="right", number_format="0%"),
+    Column("median_working_days", N_("Median working days"), justify="right"),
+    Column("unanswered", N_("Unanswered"), justify="right"),
+    Column("households_moved", N_("Households moved"), justify="right"),
+    Column("moved_this_year", N_("Moved this year"), justify="right"),
+    Column("subscribers", N_("Subscribers"), justify="right"),
+    Column("goal", N_("Goal"), justify="right"),
+    Column("share_of_goal", N_("Share of goal"), justify="right", number_format="0%"),
 )
 WORDS = Messages(
     {
@@ -238,10 +238,10 @@ def number(value: float | None) -> str:
 
 
 def trend_columns(quarters: Sequence[rp.Report]) -> list[Column]:
-    first = Column("figure", "", "")
+    first = Column("figure", "")
     return [
         first,
-        *(Column(q.period.label, q.period.label, q.period.label, "right") for q in quarters),
+        *(Column(q.period.label, q.period.label, justify="right") for q in quarters),
     ]
 
 

@@ -37,21 +37,21 @@ status_app = typer.Typer(
 )
 
 LIST_COLUMNS = (
-    Column("person_id", "Id", "Id", "right"),
-    Column("name", "Namn", "Name"),
-    Column("status", "Flyttstatus", "Move status"),
-    Column("moved_to", "Flyttat till", "Moved to"),
-    Column("move_date", "Flyttdatum", "Move date"),
-    Column("registered", "Registrerad", "Registered"),
-    Column("kommuner", "Kommuner", "Municipalities"),
-    Column("last_activity", "Senaste aktivitet", "Last activity"),
+    Column("person_id", N_("Id"), justify="right"),
+    Column("name", N_("Name")),
+    Column("status", N_("Move status")),
+    Column("moved_to", N_("Moved to")),
+    Column("move_date", N_("Move date")),
+    Column("registered", N_("Registered")),
+    Column("kommuner", N_("Municipalities")),
+    Column("last_activity", N_("Last activity")),
 )
 IMPORT_COLUMNS = (
-    Column("line", "Rad", "Line", "right"),
-    Column("person_id", "Id", "Id", "right"),
-    Column("status", "Flyttstatus", "Move status"),
-    Column("outcome", "Resultat", "Outcome"),
-    Column("reason", "Orsak", "Reason"),
+    Column("line", N_("Line"), justify="right"),
+    Column("person_id", N_("Id"), justify="right"),
+    Column("status", N_("Move status")),
+    Column("outcome", N_("Outcome")),
+    Column("reason", N_("Reason")),
 )
 OUTCOME_WORDS: Mapping[str, str] = {
     "set": N_("set"),
