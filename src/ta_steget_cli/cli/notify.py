@@ -22,8 +22,7 @@ from ..notify import (
 from ..overdue import Scope, calendar_of, overdue_list, rule_of
 from ..register import Register
 from ..terms import region_name
-from .completion import complete_kommun_or_region
-from .options import AsOfOption
+from .options import AsOfOption, OnlyOption
 from .runtime import Runtime, as_of_or_today
 
 
@@ -81,16 +80,7 @@ def notify_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Write the messages as .eml files; send nothing.")
     ] = False,
-    only: Annotated[
-        str | None,
-        typer.Option(
-            "--only",
-            metavar="KOMMUN",
-            help="Only this municipality (or 'region').",
-            autocompletion=complete_kommun_or_region,
-            show_default=False,
-        ),
-    ] = None,
+    only: OnlyOption = None,
     send_empty: Annotated[
         bool, typer.Option("--send-empty", help="Also send lists with nobody on them.")
     ] = False,

@@ -1,14 +1,16 @@
-"""Options shared by every listing command, defined once."""
+"""Options shared by the commands, defined once: an alias where the option reads the same
+everywhere, a factory where only its help differs from command to command."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from ..output import Format
-from .completion import complete_kommun
+from .completion import complete_kommun, complete_kommun_or_region, complete_status
 
 FormatOption = Annotated[
     Format | None,
@@ -41,14 +43,50 @@ AsOfOption = Annotated[
         metavar="YYYY-MM-DD",
     ),
 ]
-KommunOption = Annotated[
-    str | None,
-    typer.Option(
-        "--kommun",
-        "-k",
-        metavar="KOMMUN",
-        help="Municipality name (any case).",
+
+
+def kommun_option(
+    *names: str, help: str, complete: Callable[[str], list[str]] = complete_kommun
+) -> Any:
+    """An option naming a municipality (any case), with Tab completion of the municipalities."""
+    return typer.Option(
+        *names, metavar="KOMMUN", help=help, show_default=False, autocompletion=complete
+    )
+
+
+def status_option(help: str) -> Any:
+    """--status: a move status, with Tab completion of the configured status names."""
+    return typer.Option(
+        "--status",
+        "-s",
+        metavar="STATUS",
+        help=help,
         show_default=False,
-        autocompletion=complete_kommun,
+        autocompletion=complete_status,
+    )
+
+
+KommunOption = Annotated[
+    str | None, kommun_option("--kommun", "-k", help="Municipality name (any case).")
+]
+MovedToOption = Annotated[
+    str | None, kommun_option("--moved-to", help="The municipality moved to.")
+]
+OnlyOption = Annotated[
+    str | None,
+    kommun_option(
+        "--only",
+        help="Only this municipality (or 'region').",
+        complete=complete_kommun_or_region,
     ),
+]
+StatusOption = Annotated[
+    str | None,
+    status_option(
+        "Only this move status: a key of [move_status.values] or its name as SuperOffice shows it."
+    ),
+]
+ReviewStatusOption = Annotated[str | None, status_option("Only contacts with this move status.")]
+ContactsRegionOption = Annotated[
+    bool, typer.Option("--region", help="Contacts who chose no municipality.")
 ]

@@ -22,10 +22,19 @@ from ..overdue import Scope
 from ..register import Register
 from ..status_batch import rest_after_stop, rows_per_batch
 from ..status_words import Contradiction, StatusNames, contradictions, status_word
-from .completion import complete_kommun, complete_status
+from .completion import complete_status
 from .group import TastegetGroup
 from .held_stop import stops_held
-from .options import AsOfOption, FormatOption, KommunOption, OutputOption
+from .options import (
+    AsOfOption,
+    ContactsRegionOption,
+    FormatOption,
+    KommunOption,
+    MovedToOption,
+    OutputOption,
+    ReviewStatusOption,
+    StatusOption,
+)
 from .overdue import with_our_contact
 from .runtime import Runtime, as_of_or_today, interrupted_code, parse_day, same_file
 
@@ -114,20 +123,8 @@ def sheet_record(item: sl.StatusItem) -> dict[str, Any]:
 def list_command(
     ctx: typer.Context,
     kommun: KommunOption = None,
-    region: Annotated[
-        bool, typer.Option("--region", help="Contacts who chose no municipality.")
-    ] = False,
-    status: Annotated[
-        str | None,
-        typer.Option(
-            "--status",
-            "-s",
-            metavar="STATUS",
-            help="Only this move status: a key of [move_status.values] or its name as SuperOffice "
-            "shows it.",
-            autocompletion=complete_status,
-        ),
-    ] = None,
+    region: ContactsRegionOption = False,
+    status: StatusOption = None,
     as_of: AsOfOption = None,
     fmt: FormatOption = None,
     output: OutputOption = None,
@@ -187,16 +184,7 @@ def set_command(
             autocompletion=complete_status,
         ),
     ],
-    moved_to: Annotated[
-        str | None,
-        typer.Option(
-            "--moved-to",
-            metavar="KOMMUN",
-            help="The municipality moved to.",
-            show_default=False,
-            autocompletion=complete_kommun,
-        ),
-    ] = None,
+    moved_to: MovedToOption = None,
     move_date: Annotated[
         str | None,
         typer.Option("--date", help="The move date, YYYY-MM-DD.", metavar="YYYY-MM-DD"),
@@ -357,20 +345,8 @@ def import_record(result: st.ImportResult, fmt: Format) -> dict[str, Any]:
 def review_command(
     ctx: typer.Context,
     kommun: KommunOption = None,
-    region: Annotated[
-        bool, typer.Option("--region", help="Contacts who chose no municipality.")
-    ] = False,
-    status: Annotated[
-        str | None,
-        typer.Option(
-            "--status",
-            "-s",
-            metavar="STATUS",
-            help="Only contacts with this move status.",
-            show_default=False,
-            autocompletion=complete_status,
-        ),
-    ] = None,
+    region: ContactsRegionOption = False,
+    status: ReviewStatusOption = None,
     our_contact: Annotated[
         str | None,
         typer.Option(
