@@ -9,15 +9,12 @@ recorded is answered 400 as SuperOffice answers a question it does not understan
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote
 
-from .server import _Server
+from .server import LoopbackHandler, LoopbackServer
 
 FORMAT = "tasteget-probe-recording/1"
 
@@ -83,62 +80,29 @@ def _json(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode("utf-8")
 
 
-class ReplayServer:
+def _handler_class(replay: Replay) -> type[LoopbackHandler]:
+    class Handler(LoopbackHandler):
+        def _serve(self) -> None:
+            split, body = self.read_request()
+            content_type = self.headers.get("Content-Type") or ""
+            self.send_answer(
+                *replay.answer(self.command, split.path, split.query, body, content_type)
+            )
+
+        do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _serve
+
+    return Handler
+
+
+class ReplayServer(LoopbackServer):
     """`with ReplayServer(replay) as server:` answers from the recording on 127.0.0.1."""
 
+    thread_name = "replay-server"
+
     def __init__(self, replay: Replay, host: str = "127.0.0.1") -> None:
+        super().__init__(_handler_class(replay), host)
         self.replay = replay
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                split = urlsplit(self.path)
-                status, headers, out = replay.answer(
-                    self.command,
-                    split.path,
-                    split.query,
-                    body,
-                    self.headers.get("Content-Type") or "",
-                )
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
-
-            do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _serve
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.httpd = _Server((host, 0), Handler)
-        address: Any = self.httpd.server_address
-        self.base_url = f"http://{address[0]}:{address[1]}"
-        self._thread: threading.Thread | None = None
 
     def api_url(self, path_of_api: str) -> str:
         """The api_url on this server for the recorded tenant's API path (e.g. /Cust1/api)."""
         return self.base_url + path_of_api
-
-    def __enter__(self) -> ReplayServer:
-        self._thread = threading.Thread(
-            target=self.httpd.serve_forever, args=(0.05,), name="replay-server", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        if self._thread is not None:
-            self.httpd.shutdown()
-            self._thread.join(timeout=5)
-        self.httpd.server_close()

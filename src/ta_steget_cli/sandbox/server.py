@@ -6,11 +6,11 @@ import socketserver
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, cast
-from urllib.parse import urlsplit
+from typing import Any, Self, cast
+from urllib.parse import SplitResult, urlsplit
 
 import httpx
 
@@ -75,18 +75,43 @@ class _Trickle(httpx.SyncByteStream):
 # ---------------------------------------------------------------- HTTP server
 
 
-def _handler_class(tenant: SandboxTenant) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+class LoopbackHandler(BaseHTTPRequestHandler):
+    """What every loopback server of the sandbox's shares: HTTP/1.1, a request read whole, an
+    answer with its length, no log lines (tests and the CLI stay quiet)."""
+
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle's algorithm on, the body waits for
+    # the client's delayed ACK (about 40 ms on Linux), which dwarfed every answer.
+    disable_nagle_algorithm = True
+
+    def read_request(self) -> tuple[SplitResult, bytes]:
+        """The request's URL, split, and its whole body."""
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        return urlsplit(self.path), body
+
+    def send_head(self, status: int, headers: Mapping[str, str], length: int) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+
+    def send_answer(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
+        self.send_head(status, headers, len(body))
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def _handler_class(tenant: SandboxTenant) -> type[LoopbackHandler]:
+    class Handler(LoopbackHandler):
         server_version = "SandboxSuperOffice/1.0"
-        # Headers and body go out in two writes; with Nagle's algorithm on, the body waits for
-        # the client's delayed ACK (about 40 ms on Linux), which dwarfed every answer.
-        disable_nagle_algorithm = True
 
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            split = urlsplit(self.path)
+            split, body = self.read_request()
             bound_host, bound_port = _bound(self.server)
             host = self.headers.get("Host") or f"{bound_host}:{bound_port}"
             response = handle(
@@ -108,15 +133,11 @@ def _handler_class(tenant: SandboxTenant) -> type[BaseHTTPRequestHandler]:
             self._write(response)
 
         def _write(self, response: Response) -> None:
-            self.send_response(response.status)
-            for name, value in response.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(response.body)))
-            self.end_headers()
-            if self.command == "HEAD":
-                return
             if response.action != "trickle":
-                self.wfile.write(response.body)
+                self.send_answer(response.status, response.headers, response.body)
+                return
+            self.send_head(response.status, response.headers, len(response.body))
+            if self.command == "HEAD":
                 return
             for n in range(len(response.body)):
                 time.sleep(tenant.trickle_seconds)
@@ -124,9 +145,6 @@ def _handler_class(tenant: SandboxTenant) -> type[BaseHTTPRequestHandler]:
                 self.wfile.flush()
 
         do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = do_HEAD = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:  # quiet: tests and the CLI
-            pass
 
     return Handler
 
@@ -141,21 +159,23 @@ class _Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class SandboxServer:
-    """`with SandboxServer(tenant) as server:` serves the tenant on loopback in a daemon thread."""
+class LoopbackServer:
+    """`with LoopbackServer(Handler) as server:` serves on loopback in a daemon thread."""
 
-    def __init__(self, tenant: SandboxTenant, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.tenant = tenant
-        self.httpd = _Server((host, port), _handler_class(tenant))
+    thread_name = "loopback-server"
+
+    def __init__(
+        self, handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.httpd = _Server((host, port), handler)
         bound_host, bound_port = _bound(self.httpd)
         self.base_url = f"http://{bound_host}:{bound_port}"
-        self.api_url = api_url(self.base_url)
         self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> SandboxServer:
+    def __enter__(self) -> Self:
         # A short poll interval: shutdown() waits for it, and tests start many servers.
         self._thread = threading.Thread(
-            target=self.httpd.serve_forever, args=(0.05,), name="sandbox-server", daemon=True
+            target=self.httpd.serve_forever, args=(0.05,), name=self.thread_name, daemon=True
         )
         self._thread.start()
         return self
@@ -174,6 +194,17 @@ class SandboxServer:
             self._thread.join(timeout=5)
             self._thread = None
         self.httpd.server_close()
+
+
+class SandboxServer(LoopbackServer):
+    """`with SandboxServer(tenant) as server:` serves the tenant on loopback in a daemon thread."""
+
+    thread_name = "sandbox-server"
+
+    def __init__(self, tenant: SandboxTenant, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(_handler_class(tenant), host, port)
+        self.tenant = tenant
+        self.api_url = api_url(self.base_url)
 
 
 def serve_forever(
