@@ -22,7 +22,7 @@ from ..notify import (
 from ..overdue import Scope, calendar_of, overdue_list, rule_of
 from ..register import Register
 from ..terms import region_name
-from .options import AsOfOption, OnlyOption
+from .options import AsOfOption, OnlyOption, due_soon_option, outbox_option
 from .runtime import Runtime, as_of_or_today
 
 
@@ -86,21 +86,15 @@ def notify_command(
     ] = False,
     outbox: Annotated[
         Path | None,
-        typer.Option(
-            "--outbox",
-            help="Folder for --dry-run's .eml files (default: [notify] outbox, else ./outbox).",
-            show_default=False,
+        outbox_option(
+            "Folder for --dry-run's .eml files (default: [notify] outbox, else ./outbox)."
         ),
     ] = None,
     due_soon: Annotated[
         int | None,
-        typer.Option(
-            "--due-soon",
-            min=0,
-            metavar="N",
-            help="List those due within N working days in their own section "
-            "(default: [notify] due_soon_days).",
-            show_default=False,
+        due_soon_option(
+            "List those due within N working days in their own section "
+            "(default: [notify] due_soon_days)."
         ),
     ] = None,
 ) -> None:

@@ -66,6 +66,16 @@ def status_option(help: str) -> Any:
     )
 
 
+def due_soon_option(help: str) -> Any:
+    """--due-soon N: those due within N working days, listed too."""
+    return typer.Option("--due-soon", min=0, metavar="N", help=help, show_default=False)
+
+
+def outbox_option(help: str) -> Any:
+    """--outbox: the folder the .eml files are written to."""
+    return typer.Option("--outbox", help=help, show_default=False)
+
+
 KommunOption = Annotated[
     str | None, kommun_option("--kommun", "-k", help="Municipality name (any case).")
 ]

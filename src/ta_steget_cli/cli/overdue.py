@@ -36,7 +36,7 @@ from ..overdue import (
 from ..register import Register
 from ..terms import region_name
 from ..workdays import weekday_date
-from .options import AsOfOption, FormatOption, KommunOption, OutputOption
+from .options import AsOfOption, FormatOption, KommunOption, OutputOption, due_soon_option
 from .runtime import Runtime, as_of_or_today, parse_day
 
 # JSON and CSV carry the spec's keys in the spec's order.
@@ -228,14 +228,7 @@ def overdue_command(
     ] = False,
     as_of: AsOfOption = None,
     due_soon: Annotated[
-        int | None,
-        typer.Option(
-            "--due-soon",
-            min=0,
-            metavar="N",
-            help="Also list those due within N working days (0: due today).",
-            show_default=False,
-        ),
+        int | None, due_soon_option("Also list those due within N working days (0: due today).")
     ] = None,
     our_contact: Annotated[
         str | None,

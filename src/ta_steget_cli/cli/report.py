@@ -19,7 +19,7 @@ from ..files import write_atomically
 from ..output import Format, format_for, render, to_csv
 from ..register import Register
 from ..workdays import STOCKHOLM
-from .options import AsOfOption, OutputOption
+from .options import AsOfOption, OutputOption, outbox_option
 from .report_render import (
     COLUMNS,
     TABLE_KEYS,
@@ -72,11 +72,9 @@ def report_command(
     ] = False,
     outbox: Annotated[
         Path | None,
-        typer.Option(
-            "--outbox",
-            help="Folder for the .eml that --mail writes with --dry-run or [notify] transport "
-            '= "outbox" (default: [notify] outbox, else ./outbox).',
-            show_default=False,
+        outbox_option(
+            "Folder for the .eml that --mail writes with --dry-run or [notify] transport "
+            '= "outbox" (default: [notify] outbox, else ./outbox).'
         ),
     ] = None,
 ) -> None:
