@@ -16,19 +16,9 @@ from ta_steget_cli import journal as j
 from ta_steget_cli.sandbox import SandboxTenant
 
 from .conftest import AS_OF
+from .helpers import most_in_one_second
 
 OLD = datetime(2018, 2, 3, 9, 0, tzinfo=UTC)
-
-
-def most_in_one_second(moments: list[float]) -> int:
-    """The most moments in any closed one-second window [t, t + 1]."""
-    ordered = sorted(moments)
-    most, first = 0, 0
-    for last, moment in enumerate(ordered):
-        while moment - ordered[first] > 1.0:
-            first += 1
-        most = max(most, last - first + 1)
-    return most
 
 
 def test_the_window_count_is_right() -> None:

@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 
 from ta_steget_cli.superoffice.limiter import WINDOW_MARGIN, Limiter, window_of
 
+from .helpers import most_in_one_second
+
 
 class FakeClock:
     """Time moves only when someone sleeps; thread-safe, so workers may share it."""
@@ -46,17 +48,6 @@ def recorded(limiter: Limiter) -> RecordedStarts:
     starts = RecordedStarts()
     limiter._starts = starts  # the test's only look inside: every start it counts
     return starts
-
-
-def most_in_one_second(starts: list[float]) -> int:
-    """The most starts in any closed one-second window [t, t + 1]."""
-    ordered = sorted(starts)
-    most, first = 0, 0
-    for last, moment in enumerate(ordered):
-        while moment - ordered[first] > 1.0:
-            first += 1
-        most = max(most, last - first + 1)
-    return most
 
 
 def test_window_of_rates() -> None:

@@ -17,8 +17,8 @@ from ta_steget_cli import i18n
 from ta_steget_cli.cli.progress import TerminalProgress
 from ta_steget_cli.sandbox import SandboxTenant
 from tests.conftest import AS_OF
+from tests.helpers import ENTRY, run_on_a_terminal
 
-ENTRY = "from ta_steget_cli.cli import main; main()"
 COMMAND = ("status", "list", "--kommun", "Krokom", "--as-of", AS_OF.isoformat(), "-f", "json")
 
 
@@ -70,26 +70,9 @@ def run_with_stderr_on(
             capture_output=True, timeout=120, env={**os.environ, **env},
         )  # fmt: skip
         return run, run.stderr.decode()
-    pty = pytest.importorskip("pty")
-    master, slave = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-c", ENTRY, "--config", str(config), *COMMAND],
-        stdout=subprocess.PIPE, stderr=slave, env={**os.environ, "COLUMNS": "120", **env},
-    )  # fmt: skip
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    out, _ = process.communicate(timeout=120)
-    os.close(master)
-    done = subprocess.CompletedProcess(process.args, process.returncode, out, b"")
-    return done, b"".join(chunks).decode("utf-8", "replace")
+    return run_on_a_terminal(
+        ["--config", str(config), *COMMAND], terminal="stderr", env={"COLUMNS": "120", **env}
+    )
 
 
 @pytest.mark.skipif(os.name != "posix", reason="needs a pseudo-terminal")

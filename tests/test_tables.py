@@ -17,6 +17,7 @@ import pytest
 from ta_steget_cli.output import Column, column_spans, fit_widths, fitted_table
 from ta_steget_cli.sandbox import SandboxTenant
 from tests.conftest import AS_OF
+from tests.helpers import ENTRY, run_on_a_terminal
 
 DAY = ("--as-of", AS_OF.isoformat())
 
@@ -124,34 +125,11 @@ def test_drop_order_is_kept_and_the_first_column_stays() -> None:
 
 # ---------------------------------------------------------------- the pager
 
-ENTRY = "from ta_steget_cli.cli import main; main()"
-
 
 def on_a_terminal(tmp_path: Path, *args: str, **env: str) -> str:
     """Run the CLI with stdout on a pseudo-terminal of 80x10; what it printed there."""
-    pty = pytest.importorskip("pty")  # POSIX only; Windows CI skips this
-    master, slave = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-c", ENTRY, *args],
-        stdin=subprocess.DEVNULL,
-        stdout=slave,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "COLUMNS": "80", "LINES": "10", "TERM": "dumb", **env},
-        cwd=tmp_path,
-    )
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    process.wait(timeout=120)
-    os.close(master)
-    return b"".join(chunks).decode("utf-8", "replace")
+    env = {"COLUMNS": "80", "LINES": "10", "TERM": "dumb", **env}
+    return run_on_a_terminal(args, terminal="stdout", env=env, cwd=tmp_path)[1]
 
 
 @pytest.mark.skipif(os.name != "posix", reason="needs a pseudo-terminal")

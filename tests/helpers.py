@@ -1,0 +1,61 @@
+"""Helpers more than one test module needs (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+ENTRY = "from ta_steget_cli.cli import main; main()"
+
+
+def most_in_one_second(moments: Sequence[float]) -> int:
+    """The most moments in any closed one-second window [t, t + 1]."""
+    ordered = sorted(moments)
+    most, first = 0, 0
+    for last, moment in enumerate(ordered):
+        while moment - ordered[first] > 1.0:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+def run_on_a_terminal(
+    args: Sequence[str], *, terminal: str, env: Mapping[str, str], cwd: Path | None = None
+) -> tuple[subprocess.CompletedProcess[bytes], str]:
+    """The CLI with `terminal` ("stdout" or "stderr") on a pseudo-terminal and the other stream
+    to a pipe: the finished process (with the piped stream's bytes) and what the terminal
+    showed. POSIX only: skips where there is no `pty` (Windows)."""
+    pty = pytest.importorskip("pty")
+    master, slave = pty.openpty()
+    streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, terminal: slave}
+    process = subprocess.Popen(
+        [sys.executable, "-c", ENTRY, *args],
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **env},
+        cwd=cwd,
+        **streams,
+    )
+    os.close(slave)
+    shown = _read_until_closed(master)
+    out, err = process.communicate(timeout=120)
+    os.close(master)
+    done = subprocess.CompletedProcess(process.args, process.returncode, out or b"", err or b"")
+    return done, shown
+
+
+def _read_until_closed(master: int) -> str:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # Linux: EIO once the last writer has closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode("utf-8", "replace")
