@@ -118,15 +118,25 @@ def test_an_undo_on_eight_workers_brings_everyone_back(
 # ---------------------------------------------------------------- split keyset scans (respx)
 
 
-def split_scan_ids(ids: list[int], page_size: int, workers: int) -> tuple[list[int], int]:
+def split_scan_ids(
+    ids: list[int], page_size: int, workers: int, answer: float = 0.3
+) -> tuple[list[int], int]:
+    """The ids a scan read and the requests it took, against a tenant that takes `answer`
+    seconds (on the fake clock) for every answer, at 10 requests per second."""
     import respx
 
     from tests.superoffice_fakes import API, FakeArchive, FakeClock, client
 
     archive = FakeArchive(ids)
+    clock = FakeClock()
+
+    def answered_after_a_while(request: Any) -> Any:
+        clock.now += answer
+        return archive(request)
+
     with respx.mock(assert_all_called=False) as mock:
-        mock.route(url=f"{API}/v1/Archive/Person").mock(side_effect=archive)
-        so = client(FakeClock(), page_size=page_size, max_in_flight=workers)
+        mock.route(url=f"{API}/v1/Archive/Person").mock(side_effect=answered_after_a_while)
+        so = client(clock, page_size=page_size, max_in_flight=workers, requests_per_second=10)
         rows = [r["personId"] for r in so.scan("Person", select=["fullName"])]
     return rows, len(archive.requests)
 
@@ -143,6 +153,17 @@ def test_rows_denser_than_the_first_pages_showed_are_all_read_in_order() -> None
     ids = list(range(1, 200, 5)) + list(range(200, 400)) + [5000, 5001]
     rows, _ = split_scan_ids(ids, page_size=10, workers=4)
     assert rows == ids
+
+
+def test_a_tenant_faster_than_the_rate_is_read_one_page_at_a_time() -> None:
+    """Answers within the 100 ms that 10 requests per second give one request: ranges would
+    not be faster (the rate sets the pace), only add the highest-key question and slack, so
+    the scan goes on page by page and costs the minimum. Slower answers: ranges."""
+    ids = list(range(1, 1000, 3))
+    minimum = -(-(len(ids) + 1) // 10)
+    assert split_scan_ids(ids, page_size=10, workers=4, answer=0.05) == (ids, minimum)
+    rows, requests = split_scan_ids(ids, page_size=10, workers=4, answer=0.3)
+    assert rows == ids and requests > minimum  # the highest key, and ranges side by side
 
 
 def test_a_short_scan_costs_what_it_did() -> None:

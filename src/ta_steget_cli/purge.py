@@ -38,7 +38,7 @@ from .errors import (
 )
 from .i18n import _
 from .journal import Plan, PlannedPerson
-from .models import PurgeCandidate
+from .models import Person, PurgeCandidate
 from .parallel import in_order, together
 from .register import (
     ArchiveSource,
@@ -129,27 +129,33 @@ def purge_candidates(
     before = register.registered_before(cutoff)
     say = note or (lambda _text: None)
 
-    # Persons, subscribers and municipalities all ask about the same registrations and not
-    # about each other: asked at once.
+    kinds = counted_kinds(settings)
+
+    def kept_and_last() -> tuple[dict[int, Person], set[int], dict[int, date]]:
+        """The candidates, the subscribers among them, and the last activity day of the others.
+        One read of the others' activities answers both who was active since the cut-off
+        (kept) and when the rest last were (shown in the plan)."""
+        found, subscribed = together(
+            register.workers,
+            lambda: list(register.persons(before)),
+            lambda: register.subscribers(before),
+        )
+        persons = {
+            p.person_id: p
+            for p in found
+            if p.registered is not None and local_date(p.registered) < cutoff
+        }
+        subscribers = subscribed & persons.keys()
+        say(_("reading the activities of the other persons"))
+        return persons, subscribers, last_activities(register, persons.keys() - subscribers, kinds)
+
+    # The municipalities ask about the same registrations and nothing else: their scans go on
+    # beside the persons, the subscribers and then the activities.
     say(_("reading persons registered before the cut-off, subscribers and municipalities"))
-    found, subscribed, kommuner = together(
-        register.workers,
-        lambda: list(register.persons(before)),
-        lambda: register.subscribers(before),
-        lambda: register.memberships(before),
+    (persons, subscribers, last), kommuner = together(
+        register.workers, kept_and_last, lambda: register.memberships(before)
     )
-    persons = {
-        p.person_id: p
-        for p in found
-        if p.registered is not None and local_date(p.registered) < cutoff
-    }
-    subscribers = subscribed & persons.keys()
     rest = sorted(persons.keys() - subscribers)
-    # One read of the others' activities answers both questions: who was active since the
-    # cut-off (kept), and when the others last were (shown in the plan). Two reads, one
-    # filtered on the cut-off, would cost a second round of answers for fewer rows.
-    say(_("reading the activities of the other persons"))
-    last = last_activities(register, rest, counted_kinds(settings))
     active = {pid for pid in rest if last.get(pid, date.min) >= cutoff}
     going = [pid for pid in rest if pid not in active]
     to_delete = tuple(

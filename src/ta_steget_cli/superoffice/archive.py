@@ -9,6 +9,7 @@ paginator can be tested and driven without HTTP.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
@@ -62,12 +63,21 @@ class Paginator:
     """Every row of an archive question, however many pages or chunks it takes."""
 
     def __init__(
-        self, fetch: FetchPage, page_size: int, api_url: Callable[[], str], workers: int = 1
+        self,
+        fetch: FetchPage,
+        page_size: int,
+        api_url: Callable[[], str],
+        workers: int = 1,
+        pace: float = 0.0,
+        last_answer: Callable[[], float] = lambda: math.inf,
     ) -> None:
         self._fetch = fetch
         self.page_size = page_size
         self._api_url = api_url
         self.workers = workers  # pages asked for at once (the client's max_in_flight)
+        self.pace = pace  # seconds the rate limit gives one request (1 / requests_per_second)
+        # Seconds the tenant took to answer this thread's last request (limiter wait excluded).
+        self.last_answer = last_answer
 
     # -- keyset paging
 

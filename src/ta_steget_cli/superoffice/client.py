@@ -10,6 +10,7 @@ Credentials come from `auth.py`, archive paging from `archive.py`; this module s
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 import time
@@ -135,6 +136,8 @@ class SuperOfficeClient(ClientExtras):
         self._state: TenantState | None = None
         self._archive_post = True  # until the tenant answers 404/405 to one
         self._pager: Paginator | None = None
+        # Each thread's last answer time: a scan asks how fast the tenant answers its pages.
+        self._answers = threading.local()
         # Called with every answer (doctor --probe --record): request, URL path, response.
         self.recorder: Callable[[ApiRequest, str, httpx.Response], None] | None = None
         # What a long read is doing, for whoever shows it (the CLI on a terminal); never printed
@@ -356,6 +359,7 @@ class SuperOfficeClient(ClientExtras):
         # The slot is free as soon as the answer is in: an Auth flow may log in and send the
         # request again, each through a slot of its own.
         self._release(exchange)
+        self._answers.last = self._monotonic() - exchange.began
         self._log(exchange, response.status_code)
 
     def _release(self, exchange: _Exchange) -> None:
@@ -439,6 +443,8 @@ class SuperOfficeClient(ClientExtras):
                 self.settings.page_size,
                 lambda: self.api_url,
                 self.settings.max_in_flight,
+                1.0 / self.settings.requests_per_second,
+                lambda: getattr(self._answers, "last", math.inf),
             )
         return self._pager
 

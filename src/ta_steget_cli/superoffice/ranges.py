@@ -7,7 +7,8 @@ cut into ranges expected to hold a little less than a page each, judged by how d
 read so far lie. The ranges are asked for on the workers, a few ahead of the one being read, and
 answered in order; a range that fills its page after all goes on by key inside itself. Memory
 stays at a few pages, and the requests near the minimum (one for the highest key, and the
-ranges' slack).
+ranges' slack). A tenant that answers a page faster than the rate limit gives a request is read
+one page at a time to the end: the rate, not the answers, sets the pace then.
 
 Rows registered after the highest key was read are not part of this scan: it answers the
 register as it was when the scan began, as a one-page-at-a-time scan may or may not.
@@ -15,6 +16,7 @@ register as it was when the scan began, as a one-page-at-a-time scan may or may 
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -71,8 +73,10 @@ def split_scan(
     first: int | None = None
     last: int | None = None
     count = 0
+    quickest = math.inf  # the tenant's shortest answer to these pages
     pages = pager.pages(provider, select, filter, entities, key, None)
     for read, (rows, more) in enumerate(pages, 1):
+        quickest = min(quickest, pager.last_answer())
         yield from rows
         count += len(rows)
         if rows:
@@ -82,6 +86,12 @@ def split_scan(
             return
         if read == SEQUENTIAL_PAGES:
             break
+    if quickest <= pager.pace:
+        # A tenant that answers within the time the rate limit gives one request is read as
+        # fast one page at a time: ranges would only add the highest-key question and slack.
+        for rows, _more in pages:
+            yield from rows
+        return
     pages.close()
     if first is None or last is None:
         return
