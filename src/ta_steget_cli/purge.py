@@ -131,10 +131,9 @@ def purge_candidates(
 
     kinds = counted_kinds(settings)
 
-    def kept_and_last() -> tuple[dict[int, Person], set[int], dict[int, date]]:
-        """The candidates, the subscribers among them, and the last activity day of the others.
-        One read of the others' activities answers both who was active since the cut-off
-        (kept) and when the rest last were (shown in the plan)."""
+    def kept_and_going() -> tuple[dict[int, Person], set[int], set[int], dict[int, date]]:
+        """The candidates, the subscribers and the recently active among them, and the last
+        activity day of those who go."""
         found, subscribed = together(
             register.workers,
             lambda: list(register.persons(before)),
@@ -146,17 +145,23 @@ def purge_candidates(
             if p.registered is not None and local_date(p.registered) < cutoff
         }
         subscribers = subscribed & persons.keys()
-        say(_("reading the activities of the other persons"))
-        return persons, subscribers, last_activities(register, persons.keys() - subscribers, kinds)
+        rest = sorted(persons.keys() - subscribers)
+        say(_("reading activities since the cut-off"))
+        since = register.activities(rest, kinds, register.activity_on_or_after(cutoff))
+        active = {a.person_id for a in since if counts_since(a.date, a.registered, cutoff)}
+        say(_("reading the last activity of each"))
+        going = [pid for pid in rest if pid not in active]
+        return persons, subscribers, active, last_activities(register, going, kinds)
 
     # The municipalities ask about the same registrations and nothing else: their scans go on
-    # beside the persons, the subscribers and then the activities.
+    # beside the persons, the subscribers and then the activities. (One read of all the
+    # others' activities would save a round of answers but, in a large register, read every
+    # old activity of the active ones: more requests than it saves.)
     say(_("reading persons registered before the cut-off, subscribers and municipalities"))
-    (persons, subscribers, last), kommuner = together(
-        register.workers, kept_and_last, lambda: register.memberships(before)
+    (persons, subscribers, active, last), kommuner = together(
+        register.workers, kept_and_going, lambda: register.memberships(before)
     )
     rest = sorted(persons.keys() - subscribers)
-    active = {pid for pid in rest if last.get(pid, date.min) >= cutoff}
     going = [pid for pid in rest if pid not in active]
     to_delete = tuple(
         PurgeCandidate(
@@ -187,9 +192,10 @@ def counts_since(dated: datetime | None, registered: datetime | None, cutoff: da
 def last_activities(
     register: Register, ids: Iterable[int], kinds: Iterable[str]
 ) -> dict[int, date]:
-    """The latest Stockholm day (dated or registered) of each person's counted activities: a
-    person is active since the cut-off when it is on or after it. One chunked query; chunks
-    are sized from the rows per person seen so far."""
+    """The latest Stockholm day (dated or registered) of each person's counted activities.
+
+    One more chunked query over the persons who go (their activities are all before the cut-off,
+    so no date filter narrows it); chunks are sized from the rows per person seen so far."""
     last: dict[int, date] = {}
     for a in register.activities(ids, kinds):
         for moment in (a.date, a.registered):
