@@ -15,10 +15,15 @@ ENTRY = "from ta_steget_cli.cli import main; main()"
 
 def most_in_one_second(moments: Sequence[float]) -> int:
     """The most moments in any closed one-second window [t, t + 1]."""
+    return most_in_window(moments, 1.0)
+
+
+def most_in_window(moments: Sequence[float], seconds: float) -> int:
+    """The most moments in any closed window [t, t + seconds]."""
     ordered = sorted(moments)
     most, first = 0, 0
     for last, moment in enumerate(ordered):
-        while moment - ordered[first] > 1.0:
+        while moment - ordered[first] > seconds:
             first += 1
         most = max(most, last - first + 1)
     return most
