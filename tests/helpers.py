@@ -29,6 +29,20 @@ def most_in_window(moments: Sequence[float], seconds: float) -> int:
     return most
 
 
+def start_cli(argv: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[str]:
+    """The CLI started in a process of its own, for a test that signals it part-way: stdout and
+    stderr are text pipes, unbuffered so that each line can be read as it is written (the test
+    waits for a line, not for a time, before it sends the signal). Read on with the process's
+    own pipes after a readline(): communicate() would miss what readline() already took."""
+    return subprocess.Popen(
+        [sys.executable, "-c", ENTRY, *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
+    )
+
+
 def run_on_a_terminal(
     args: Sequence[str], *, terminal: str, env: Mapping[str, str], cwd: Path | None = None
 ) -> tuple[subprocess.CompletedProcess[bytes], str]:

@@ -16,6 +16,7 @@ import pytest
 from ta_steget_cli.sandbox import SandboxTenant
 
 from .conftest import AS_OF
+from .helpers import start_cli
 
 DAY = str(AS_OF)
 NOTIFY_KROKOM = ("notify", "--dry-run", "--only", "Krokom", "--send-empty", "--as-of", DAY)
@@ -190,20 +191,11 @@ def test_plan_out_and_output_the_same_file_is_refused(env: Any, tmp_path: Path) 
 def test_sigterm_stops_any_command_with_a_line_and_exit_143(
     sandbox_env: Callable[..., Any],
 ) -> None:
-    import subprocess
-    import sys
-
     tenant = SandboxTenant(persons=300, today=AS_OF)
     tenant.latency = 0.2  # every answer slow: the signal comes while the command waits
     env = sandbox_env(tenant)
     argv = ["--config", str(env.config_path), "--lang", "en", "--verbose", "overdue", "--all"]
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from ta_steget_cli.cli import main; main()", *argv],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **env.env},
-    )
+    process = start_cli(argv, env.env)
     assert process.stderr is not None
     # An API call logged: the command is running (and its signal handler is in place).
     for _line in range(100):

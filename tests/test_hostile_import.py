@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +19,7 @@ from ta_steget_cli.sandbox import SandboxTenant, ids
 from ta_steget_cli.sandbox.tool_config import sandbox_config
 
 from .conftest import AS_OF
+from .helpers import start_cli
 
 PERSONS = 12
 
@@ -92,13 +91,7 @@ def test_an_import_stopped_by_a_signal_streams_rows_says_so_and_exits_with_its_c
     tenant.latency = 0.02  # slow enough that the signal comes long before the end
     env = sandbox_env(tenant)
     argv = ["--config", str(env.config_path), "status", "import", str(import_file(tmp_path, 200))]
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from ta_steget_cli.cli import main; main()", *argv, "-f", "csv"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **env.env, "PYTHONUNBUFFERED": "1"},  # each row as written
-    )
+    process = start_cli([*argv, "-f", "csv"], env.env)
     assert process.stdout is not None
     assert process.stdout.readline() == "line,person_id,status,outcome,reason\n"
     first = process.stdout.readline()  # a result row, printed as it happened

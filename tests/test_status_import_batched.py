@@ -9,8 +9,6 @@ import json
 import math
 import os
 import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Generator
 from datetime import UTC, date, datetime
@@ -25,6 +23,7 @@ from ta_steget_cli.sandbox import SandboxTenant, ids
 from ta_steget_cli.status_batch import batches, rest_after_stop, rows_per_batch, side_by_side
 
 from .conftest import AS_OF
+from .helpers import start_cli
 
 DAY = AS_OF.isoformat()
 REGISTERED = datetime(2025, 1, 10, 9, tzinfo=UTC)
@@ -259,13 +258,7 @@ def test_a_signal_on_eight_workers_still_shows_and_counts_every_write(
     tenant = to_move(300, latency=0.02)
     env = sandbox_env(tenant, superoffice={"max_in_flight": 8})
     argv = ["--config", str(env.config_path), "status", "import", str(moved_file(tmp_path, 300))]
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from ta_steget_cli.cli import main; main()", *argv, "-f", "csv"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **env.env, "PYTHONUNBUFFERED": "1"},  # each row as written
-    )
+    process = start_cli([*argv, "-f", "csv"], env.env)
     assert process.stdout is not None
     assert process.stdout.readline() == "line,person_id,status,outcome,reason\n"
     first = process.stdout.readline()
