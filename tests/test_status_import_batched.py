@@ -421,7 +421,8 @@ def test_side_by_side_keeps_order_and_shows_every_step_that_ran(
 @pytest.mark.skipif(os.name == "nt", reason="Windows has no SIGINT/SIGTERM to send")
 def test_a_stop_goes_on_between_rows_and_a_second_one_at_once() -> None:
     """Ctrl-C during the import is noted and goes on at the next check, between rows (so it
-    never lands inside a write or a thread pool's lock); a second Ctrl-C goes on at once;
+    never lands inside a write or a thread pool's lock); a second Ctrl-C goes on at once,
+    before the first was taken or after it (while the rows under way are being finished);
     ignored signals stay ignored, and the handlers are put back."""
     from ta_steget_cli.cli.held_stop import stops_held
 
@@ -432,10 +433,14 @@ def test_a_stop_goes_on_between_rows_and_a_second_one_at_once() -> None:
             held.check()
         assert carried_on
         held.check()  # taken once
-        signal.raise_signal(signal.SIGINT)
         with pytest.raises(KeyboardInterrupt):
             signal.raise_signal(signal.SIGINT)
         held.check()  # the second one was the stop: nothing is left over
+    with stops_held() as held:
+        signal.raise_signal(signal.SIGINT)
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+        held.check()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:

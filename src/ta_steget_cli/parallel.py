@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TypeVar, cast, overload
 
 T = TypeVar("T")
@@ -67,7 +67,7 @@ def _answers(
         if not pending:
             break
         try:
-            answer = pending.popleft().result()
+            answer = _result(pending.popleft())
         except Exception as exc:
             failure = failure or exc
             continue
@@ -75,6 +75,18 @@ def _answers(
             yield cast(R, answer)
     if failure is not None:
         raise failure
+
+
+# The longest the waiting thread sleeps before it looks again. On Windows a wait without a time
+# limit is not interrupted by a signal: a Ctrl-C would not even be noted (and the steps under
+# way told to end, cli/held_stop.py) until the step waited for had ended by itself.
+_WAKE_SECONDS = 0.25
+
+
+def _result(future: Future[R]) -> R:
+    while not future.done():
+        wait((future,), timeout=_WAKE_SECONDS)
+    return future.result()
 
 
 A = TypeVar("A")

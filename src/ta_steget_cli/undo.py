@@ -3,6 +3,8 @@ deleted or may have deleted, in the tenant that deleted them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,11 +66,14 @@ def undo_journal(
     other_tenant: bool = False,
     progress: Progress | None = None,
     workers: int = 1,
+    step: Callable[[], AbstractContextManager[object]] = nullcontext,
 ) -> UndoResult:
     """Bring back every person the journal's purge deleted, while the recycle bin holds them.
 
     An entry is marked undone only on this tenant's own answer: the Undelete's, or a read
-    showing the person in the register after an Undelete whose answer was an error."""
+    showing the person in the register after an Undelete whose answer was an error. `step()`
+    wraps each person, as in `purge.apply_plan`: a stop or the command's deadline goes on
+    between persons, never between an Undelete and the read that settles it."""
     tenant = client.tenant_id
     refusal = journal_refusal(j.journal_history(path), tenant, other_tenant)
     if refusal:
@@ -78,10 +83,18 @@ def undo_journal(
         result.repaired = [journal.repaired] if journal.repaired else []
         ids = to_undo(j.journal_history(path), tenant)
         journal.write("undo_start", tenant=tenant, pending=len(ids))
+
+        def one(pid: int) -> Outcome:
+            # Journaled on the worker as soon as it is known, as a purge's steps are: a stop
+            # that ends the run before this answer's turn to be counted still leaves its line.
+            with step():
+                outcome = undo_one(client, pid)
+                journal.write(outcome.step, pid, reason=outcome.reason, tenant=tenant)
+            return outcome
+
         try:
-            # Independent persons, several at once; each one's outcome is journaled in order.
-            undone = in_order(lambda pid: undo_one(client, pid), ids, workers)
-            for n, outcome in enumerate(undone, 1):
+            # Independent persons, several at once.
+            for n, outcome in enumerate(in_order(one, ids, workers), 1):
                 pid = outcome.person_id
                 if outcome.step == j.UNDO_FAILED:
                     result.failed.append(outcome)
@@ -89,7 +102,6 @@ def undo_journal(
                     result.restored.append(pid)
                 else:
                     result.present.append(pid)
-                journal.write(outcome.step, pid, reason=outcome.reason, tenant=tenant)
                 if progress is not None:
                     progress(n, len(ids), outcome)
         except (TransientError, TenantUnavailable, AuthError) as exc:

@@ -22,6 +22,7 @@ from ..notify import (
 from ..overdue import Scope, calendar_of, overdue_list, rule_of
 from ..register import Register
 from ..terms import region_name
+from .held_stop import stops_at_requests
 from .options import AsOfOption, OnlyOption, due_soon_option, outbox_option
 from .runtime import Runtime, as_of_or_today
 
@@ -112,15 +113,16 @@ def notify_command(
         password = runtime.secrets().get("TASTEGET_SMTP_PASSWORD")
         require_smtp(settings, password)
 
-    register = Register(runtime.client(day), config, day)
-    found = overdue_list(
-        register,
-        scope_for(key),
-        rule_of(config),
-        calendar_of(config),
-        due_soon=settings.due_soon_days if due_soon is None else due_soon,
-        older_kommuner=True,
-    )
+    client = runtime.client(day)
+    with stops_at_requests(client.deadlines):
+        found = overdue_list(
+            Register(client, config, day),
+            scope_for(key),
+            rule_of(config),
+            calendar_of(config),
+            due_soon=settings.due_soon_days if due_soon is None else due_soon,
+            older_kommuner=True,
+        )
     plan = plan_mailings(
         found.items,
         config.kommuner,

@@ -36,6 +36,7 @@ from ..overdue import (
 from ..register import Register
 from ..terms import region_name
 from ..workdays import weekday_date
+from .held_stop import stops_at_requests
 from .options import AsOfOption, FormatOption, KommunOption, OutputOption, due_soon_option
 from .runtime import Runtime, as_of_or_today, parse_day
 
@@ -257,8 +258,11 @@ def overdue_command(
     scope = with_our_contact(runtime, scope_of(runtime, kommun, region, everyone), our_contact, day)
     config = runtime.config
     rule = rule_for(runtime, since)
-    register = Register(runtime.client(day), config, day)
-    found = overdue_list(register, scope, rule, calendar_of(config), due_soon=due_soon)
+    client = runtime.client(day)
+    with stops_at_requests(client.deadlines):
+        found = overdue_list(
+            Register(client, config, day), scope, rule, calendar_of(config), due_soon=due_soon
+        )
     items = found.items
     lang = runtime.lang
     chosen = choose_format(fmt, output)

@@ -33,6 +33,7 @@ from ..errors import PartialFailure, TastegetError, UsageError
 from ..i18n import N_, _, ngettext
 from ..output import Column, Format, as_record, choose_format, render
 from ..workdays import today_stockholm
+from .held_stop import stops_at_requests, stops_between_persons
 from .options import AsOfOption, FormatOption, OutputOption
 from .runtime import Runtime, as_of_or_today, interrupted_code, same_file
 
@@ -142,6 +143,8 @@ def purge_command(
         else:
             dry_run_mode(runtime, as_of, plan_out, fmt, output, explicit=dry_run)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (exit 143)
+        if plan is None and undo is None:
+            raise  # a dry run journals nothing: the line every command says is the true one
         runtime.err.print(
             "tasteget: "
             + _(
@@ -175,7 +178,7 @@ def dry_run_mode(
     config = runtime.config
     client = runtime.client(day)
     err = runtime.err
-    with _status(err) as note:
+    with _status(err) as note, stops_at_requests(client.deadlines):
         selection = service.purge_candidates(client, config, day, note=note)
     summary = selection.summary()
     chosen = choose_format(fmt, output)
@@ -245,7 +248,8 @@ def apply_mode(
     err = runtime.err
     if not yes:
         confirm(runtime, len(plan.persons), client.tenant_id)
-    with _progress(err) as progress:
+    # A stop lets the persons under way finish and be journaled, and starts no new one.
+    with _progress(err) as progress, stops_between_persons(client.deadlines):
         result = service.apply_plan(
             client, config, plan, progress=progress, step=client.deadlines.person_step
         )
@@ -355,7 +359,12 @@ def undo_mode(runtime: Runtime, path: Path, fmt: Format | None, *, other_tenant:
         raise UsageError(_("--undo {path}: no such journal").format(path=path))
     runtime.require_delete("purge --undo")
     workers = runtime.config.superoffice.max_in_flight
-    result = undo.undo_journal(runtime.client(), path, other_tenant=other_tenant, workers=workers)
+    client = runtime.client()
+    with stops_between_persons(client.deadlines):
+        result = undo.undo_journal(
+            client, path, other_tenant=other_tenant, workers=workers,
+            step=client.deadlines.person_step,
+        )  # fmt: skip
     _repaired(runtime.err, result.repaired)
     envelope = {
         "status": result.status,

@@ -19,6 +19,7 @@ from ..files import write_atomically
 from ..output import Format, format_for, render, to_csv
 from ..register import Register
 from ..workdays import STOCKHOLM
+from .held_stop import stops_at_requests
 from .options import AsOfOption, OutputOption, outbox_option
 from .report_render import (
     COLUMNS,
@@ -86,9 +87,11 @@ def report_command(
     words = WORDS[lang]
     if send:
         check_mail_settings(runtime)
-    register = Register(runtime.client(day), runtime.config, day)
-    report = rp.build_report(register, period)
-    quarters = rp.build_trend(register, period, report) if trend else []
+    client = runtime.client(day)
+    register = Register(client, runtime.config, day)
+    with stops_at_requests(client.deadlines):
+        report = rp.build_report(register, period)
+        quarters = rp.build_trend(register, period, report) if trend else []
     if period.last > day:
         runtime.err.print(words["not_over"].format(as_of=day), markup=False)
     if send:

@@ -24,7 +24,7 @@ from ..status_batch import rest_after_stop, rows_per_batch
 from ..status_words import Contradiction, StatusNames, contradictions, status_word
 from .completion import complete_status
 from .group import TastegetGroup
-from .held_stop import stops_held
+from .held_stop import stops_at_requests, stops_held
 from .options import (
     AsOfOption,
     ContactsRegionOption,
@@ -136,8 +136,8 @@ def list_command(
     client = runtime.client(day)
     if status is not None:
         status = status_key(runtime.config, status, StatusNames(runtime.config, client))
-    register = Register(client, runtime.config, day)
-    items = sl.list_statuses(register, kommun=area, status=status)
+    with stops_at_requests(client.deadlines):
+        items = sl.list_statuses(Register(client, runtime.config, day), kommun=area, status=status)
     count = _("{n} contacts").format(n=len(items))
     chosen = choose_format(fmt, output)
     if chosen is Format.table:
@@ -377,7 +377,10 @@ def review_command(
     key = status_key(config, status, names) if status is not None else None
     contact = contact_filter(runtime, our_contact, day)
     runtime.require_write("status review")
-    items = sl.review_items(Register(client, config, day), kommun=area, status=key, contact=contact)
+    with stops_at_requests(client.deadlines):  # the questions below take Ctrl-C at once
+        items = sl.review_items(
+            Register(client, config, day), kommun=area, status=key, contact=contact
+        )
     position_file = st.review_file(config.purge.data_dir, review_scope(area, key, contact))
     done_through = 0 if restart else st.review_position(position_file)
     todo = [r for r in items if r.item.person_id > done_through]

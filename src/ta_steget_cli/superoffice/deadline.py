@@ -33,15 +33,27 @@ class Deadlines:
     _held: int = 0  # inside a step that must not be cut in half (a person of a purge)
     # Purge workers enter and leave their persons' steps at once.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    # A stop asked for (Ctrl-C, SIGTERM; cli/held_stop.py): raises it on the thread that calls.
+    _stop: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+
+    def stop(self, raise_stop: Callable[[], None] | None) -> None:
+        """From now on no new request goes out, on any thread: the next one raises the stop
+        instead (inside a person's step, once that step is done), and so does the next
+        person's step as it begins. None: no stop (any more)."""
+        self._stop = raise_stop
 
     def check(self) -> None:
-        """Raises DeadlinePassed once the command's deadline has passed: no new request."""
+        """Raises DeadlinePassed once the command's deadline has passed, or the stop asked
+        for: no new request."""
+        self._stopping()
         until = self._command_until()
         if until is not None and self.monotonic() >= until:
             raise self._passed()
 
     def allow_wait(self, seconds: float) -> None:
-        """A retry that could only start after the command's deadline is not waited for."""
+        """A retry that could only start after the command's deadline is not waited for, and
+        none after a stop."""
+        self._stopping()
         until = self._command_until()
         if until is not None and self.monotonic() + seconds >= until:
             raise self._passed()
@@ -57,6 +69,8 @@ class Deadlines:
         """One step of a run that must not be cut in half (a purge's person: re-read, back up,
         delete): the command's deadline is checked on entering it, then only the request
         deadlines and the retry budget bound it, so the run stops between steps."""
+        if self._stop is not None:  # persons under way are finished, no new one begins
+            self._stop()
         # The command's own deadline, even while other workers are inside their persons' steps.
         if self.command_until is not None and self.monotonic() >= self.command_until:
             raise self._passed()
@@ -67,6 +81,11 @@ class Deadlines:
         finally:
             with self._lock:
                 self._held -= 1
+
+    def _stopping(self) -> None:
+        stop = self._stop
+        if stop is not None and not self._held:
+            stop()
 
     def _command_until(self) -> float | None:
         return None if self._held else self.command_until
