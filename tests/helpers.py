@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,6 +43,40 @@ def start_cli(argv: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[s
         text=True,
         env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
     )
+
+
+class HeldAnswers:
+    """The sandbox holding back its answers to the requests `holds(method, path)` picks, until
+    `release()`: the test knows that those requests are under way and unanswered."""
+
+    def __init__(self, tenant: Any, holds: Callable[[str, str], bool]) -> None:
+        self.held = 0
+        self._released = threading.Event()
+        self._changed = threading.Condition()
+        self._request = threading.local()
+        take, delay = tenant.faults.take, tenant.answer_delay
+
+        def noted(path: str, *, is_api: bool, is_archive: bool, method: str = "GET") -> Any:
+            self._request.seen = (method, path)  # on the thread answering this request
+            return take(path, is_api=is_api, is_archive=is_archive, method=method)
+
+        def held_back() -> float:
+            if not self._released.is_set() and holds(*self._request.seen):
+                with self._changed:
+                    self.held += 1
+                    self._changed.notify_all()
+                self._released.wait()
+            return delay()
+
+        tenant.faults.take = noted  # type: ignore[method-assign]
+        tenant.answer_delay = held_back  # type: ignore[method-assign]
+
+    def wait_for(self, count: int) -> None:
+        with self._changed:
+            assert self._changed.wait_for(lambda: self.held >= count, timeout=120), self.held
+
+    def release(self) -> None:
+        self._released.set()
 
 
 def run_on_a_terminal(

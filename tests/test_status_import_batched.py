@@ -23,7 +23,7 @@ from ta_steget_cli.sandbox import SandboxTenant, ids
 from ta_steget_cli.status_batch import batches, rest_after_stop, rows_per_batch, side_by_side
 
 from .conftest import AS_OF
-from .helpers import start_cli
+from .helpers import HeldAnswers, start_cli
 
 DAY = AS_OF.isoformat()
 REGISTERED = datetime(2025, 1, 10, 9, tzinfo=UTC)
@@ -225,6 +225,13 @@ def patched(tenant: SandboxTenant) -> list[int]:
                   if r[0] == "PATCH" and r[2] == 200)  # fmt: skip
 
 
+def stopped_where(shown: list[int]) -> str:
+    """What the stop line says of the lines shown (in file order, the rows from line 2 on):
+    after the last one if none before it is missing, else at the first one missing."""
+    missing = sorted(set(range(2, shown[-1])) - set(shown)) if shown else []
+    return f"vid rad {missing[0]}:" if missing else f"efter rad {shown[-1] if shown else 0}:"
+
+
 def test_an_import_stopped_part_way_on_several_workers_shows_every_write_it_made(
     sandbox_env: Callable[..., Any], tmp_path: Path
 ) -> None:
@@ -244,8 +251,42 @@ def test_an_import_stopped_part_way_on_several_workers_shows_every_write_it_made
     assert {r["outcome"] for r in rows} == {"set"}
     assert sorted(shown) == patched(tenant)  # every write shown, nothing shown unwritten
     stderr = result.stderr.splitlines()
+    shown_lines = [r["line"] for r in rows]
     assert stderr[0].startswith(f"{len(rows)} ändrade,")
-    assert stderr[1].startswith(f"tasteget: importen stoppades efter rad {rows[-1]['line']}:")
+    # 1004 (line 5) failed; the rows shown after it, if any, were written beside it.
+    assert stderr[1].startswith(f"tasteget: importen stoppades {stopped_where(shown_lines)}")
+
+
+def test_a_row_done_after_the_failing_one_makes_the_line_name_the_first_row_not_done(
+    sandbox_env: Callable[..., Any], tmp_path: Path
+) -> None:
+    """Person 1004's read is held back until 1005 is being written, then fails for good: 1005
+    is done and shown right after 1003, so the import did not stop "after" the last row
+    shown. The line names 1004's line as the first row not done, in Swedish and English."""
+    tenant = to_move(12)
+    settings = {"max_retries": 1, "max_retry_seconds": 1, "max_in_flight": 4}
+    env = sandbox_env(tenant, superoffice=settings)
+    tenant.faults.add("status", status=503, path="/v1/Person/1004", times=50)
+
+    def holds(method: str, path: str) -> bool:
+        if method == "PATCH" and path.endswith("/v1/Person/1005"):
+            held.release()  # 1005 is being written: 1004 may fail now
+        return path.endswith("/v1/Person/1004")
+
+    held = HeldAnswers(tenant, holds)
+    result = env.run("status", "import", str(moved_file(tmp_path, 12)), "--format", "json")
+    assert result.exit_code == 1, result.output
+    rows = json.loads(result.stdout)
+    shown = [r["person_id"] for r in rows]
+    assert shown[:4] == [1001, 1002, 1003, 1005] and shown == patched(tenant)
+    assert rows[2]["line"] == 4 and rows[3]["line"] == 6  # 1004 is line 5
+    stopped = result.stderr.splitlines()[1]
+    assert stopped.startswith("tasteget: importen stoppades vid rad 5: ")
+    assert "raderna som visas ovan är gjorda, men inte rad 5 och de rader efter den" in stopped
+    tenant.faults.clear()
+    result = env.run("--lang", "en", "status", "import", str(moved_file(tmp_path, 12)))
+    assert result.exit_code == 0, result.output  # the rest is done, the rows done unchanged
+    assert sorted(set(patched(tenant))) == list(range(1001, 1013))
 
 
 @pytest.mark.skipif(os.name == "nt", reason="Windows has no SIGINT/SIGTERM to send")
@@ -277,8 +318,8 @@ def test_a_signal_on_eight_workers_still_shows_and_counts_every_write(
     assert shown == patched(tenant)  # every write shown, nothing shown unwritten
     lines = stderr.splitlines()
     assert lines[-2].startswith(f"{len(rows)} ändrade,") and "Traceback" not in stderr
-    last = rows[-1].split(",")[0]
-    assert lines[-1].startswith(f"tasteget: importen stoppades efter rad {last}:")
+    where = stopped_where([int(line.split(",")[0]) for line in rows])
+    assert lines[-1].startswith(f"tasteget: importen stoppades {where}")
 
 
 # ---------------------------------------------------------------- the parts

@@ -22,7 +22,7 @@ from ta_steget_cli import journal as j
 from ta_steget_cli.sandbox import SandboxTenant
 
 from .conftest import AS_OF
-from .helpers import start_cli
+from .helpers import HeldAnswers, start_cli
 from .test_purge import big_tenant, check_consistent, deleted_ids, files_of, make_plan
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="Windows has no SIGINT/SIGTERM to send")
@@ -41,40 +41,6 @@ PURGE_STOPPED = (
 # A guard against a hang, not a wait: every step waits for something it can see.
 PATIENCE = 120
 PATIENT = {"timeout_seconds": 120, "request_deadline_seconds": 300}
-
-
-class HeldAnswers:
-    """The sandbox holding back its answers to the requests `holds(method, path)` picks, until
-    `release()`: the test knows that those requests are under way and unanswered."""
-
-    def __init__(self, tenant: SandboxTenant, holds: Callable[[str, str], bool]) -> None:
-        self.held = 0
-        self._released = threading.Event()
-        self._changed = threading.Condition()
-        self._request = threading.local()
-        take, delay = tenant.faults.take, tenant.answer_delay
-
-        def noted(path: str, *, is_api: bool, is_archive: bool, method: str = "GET") -> Any:
-            self._request.seen = (method, path)  # on the thread answering this request
-            return take(path, is_api=is_api, is_archive=is_archive, method=method)
-
-        def held_back() -> float:
-            if not self._released.is_set() and holds(*self._request.seen):
-                with self._changed:
-                    self.held += 1
-                    self._changed.notify_all()
-                self._released.wait()
-            return delay()
-
-        tenant.faults.take = noted  # type: ignore[method-assign]
-        tenant.answer_delay = held_back  # type: ignore[method-assign]
-
-    def wait_for(self, count: int) -> None:
-        with self._changed:
-            assert self._changed.wait_for(lambda: self.held >= count, timeout=PATIENCE), self.held
-
-    def release(self) -> None:
-        self._released.set()
 
 
 class ErrLines:

@@ -142,3 +142,26 @@ def rest_after_stop(results: Generator[T, None, None], stop: BaseException) -> I
         except (KeyboardInterrupt, StopIteration):
             return
         yield result
+
+
+class Unsettled:
+    """The lines read into a batch and not answered yet, in file order. With several workers a
+    row after a failing one can be done and shown while the failing one is not, so "stopped
+    after the last row shown" would not be true: the first of these lines is the first row
+    not done. Only a batch's few rows are ever held."""
+
+    def __init__(self) -> None:
+        self._lines: dict[int, None] = {}  # a dict keeps the order they were read in
+
+    def reading(self, lines: Iterable[T], line_of: Callable[[T], int]) -> Iterator[T]:
+        for item in lines:
+            self._lines[line_of(item)] = None
+            yield item
+
+    def answered(self, line: int) -> None:
+        self._lines.pop(line, None)
+
+    def first_before(self, line: int) -> int | None:
+        """The first line not answered, if it comes before `line` (the last one answered)."""
+        first = next(iter(self._lines), None)
+        return first if first is not None and first < line else None

@@ -20,7 +20,7 @@ from ..move_status import MOVED, StatusChange, make_change, status_key
 from ..output import Column, Format, as_record, choose_format, raw_record, render, streamed
 from ..overdue import Scope
 from ..register import Register
-from ..status_batch import rest_after_stop, rows_per_batch
+from ..status_batch import Unsettled, rest_after_stop, rows_per_batch
 from ..status_words import Contradiction, StatusNames, contradictions, status_word
 from .completion import complete_status
 from .group import TastegetGroup
@@ -282,11 +282,13 @@ def import_command(
     summary = st.ImportSummary()
     stop: tuple[int, str] | None = None
     last = 0
+    unsettled = Unsettled()
     client = runtime.client()
     # A page of rows at a time: who holds what already is read through the archive, and only
     # the persons to change are read and written, side by side under the client's limiter.
     results = st.run_import(
-        client, config, rows, dry_run=dry_run, held=Register(client, config, day),
+        client, config, unsettled.reading(rows, lambda row: row.line), dry_run=dry_run,
+        held=Register(client, config, day),
         workers=config.superoffice.max_in_flight,
         batch_size=lambda: rows_per_batch(client.page_size),
     )  # fmt: skip
@@ -300,6 +302,7 @@ def import_command(
                 nonlocal last
                 add(import_record(result, chosen))
                 summary.add(result.outcome)
+                unsettled.answered(result.line)
                 last = result.line
 
             try:
@@ -318,14 +321,25 @@ def import_command(
         runtime.err.print(summary_line(summary.counts), markup=False, highlight=False)
     if stop is not None:
         code, why = stop
-        stopped = _(
-            "the import stopped after line {line}: {why}; the rows above are done, run the same "
-            "command again for the rest (those already set come out unchanged)"
-        ).format(line=last, why=why)
-        typer.echo(f"tasteget: {stopped}", err=True)
+        typer.echo(f"tasteget: {import_stopped(last, unsettled.first_before(last), why)}", err=True)
         raise typer.Exit(code)
     if summary.failed:
         raise typer.Exit(PartialFailure.exit_code)
+
+
+def import_stopped(last: int, first_not_done: int | None, why: str) -> str:
+    """Where the import stopped, truthfully: after the last row shown when every row before it
+    is done, else at the first row not done (rows after it, written beside it, are shown)."""
+    if first_not_done is None:
+        return _(
+            "the import stopped after line {line}: {why}; the rows above are done, run the same "
+            "command again for the rest (those already set come out unchanged)"
+        ).format(line=last, why=why)
+    return _(
+        "the import stopped at line {line}: {why}; the rows shown above are done, but not line "
+        "{line} nor those after it that are not shown; run the same command again for the rest "
+        "(those already set come out unchanged)"
+    ).format(line=first_not_done, why=why)
 
 
 def import_record(result: st.ImportResult, fmt: Format) -> dict[str, Any]:
