@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -437,3 +438,24 @@ def test_undo_at_any_point_brings_back_everyone_the_purge_deleted(
     history = j.journal_history(journal)
     for pid in history.maybe_deleted:
         assert history.states[pid]["step"] == "undone"
+
+
+def test_nothing_is_glued_to_a_line_a_full_disk_left_torn(tmp_path: Path) -> None:
+    """A journal line cut half-way by a full disk, and left so (cutting it off failed too): the
+    next line, another worker's, is refused instead of glued to the torn one and lost with it
+    (an intent lost so would leave a deleted person no undo knows of); the next run's open
+    moves the torn part aside and goes on."""
+    path = tmp_path / "purge-x.journal.jsonl"
+    disk = FullDisk()
+    with j.Journal(path) as journal:
+        journal.write("start", plan="x")
+        disk.armed = disk.torn = True
+        with disk.installed(), pytest.raises(OSError):
+            journal.write("skipped", 1002)
+        with pytest.raises(OSError):
+            journal.write(j.INTENT, 1003)  # the disk has room again; the file still ends torn
+    with j.Journal(path) as again:
+        assert again.repaired is not None
+        again.write(j.INTENT, 1003)
+    steps = [(r["step"], r.get("id")) for r in j.read_lines(path)]
+    assert steps == [("start", None), (j.INTENT, 1003)]

@@ -18,6 +18,7 @@ import json
 import os
 import threading
 import warnings
+import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -74,6 +75,11 @@ def open_append_private(path: Path) -> BinaryIO:
 
 
 _APPENDING = threading.RLock()  # re-entered by Backup.write around its read-back
+# Handles that a failed write left ending in a torn line (cutting it off failed too, as on a full
+# disk): nothing more is appended to them, or the next line, another purge worker's, would be
+# glued to the torn one and lost with it (an intent lost so: a deleted person no undo knows of).
+# The next run's open moves the torn tail aside (repair_torn_tail).
+_TORN: weakref.WeakKeyDictionary[BinaryIO, OSError] = weakref.WeakKeyDictionary()
 
 
 def encode_line(record: Mapping[str, Any]) -> bytes:
@@ -90,6 +96,8 @@ def append_synced(handle: BinaryIO, record: Mapping[str, Any]) -> int:
     # Purge workers append at once: where a line begins, and cutting a failed one off again,
     # hold only if nobody else appends in between.
     with _APPENDING:
+        if (torn := _TORN.get(handle)) is not None:
+            raise OSError(torn.errno, torn.strerror, torn.filename)
         start = os.fstat(fd).st_size
         try:
             view = memoryview(line)
@@ -97,8 +105,10 @@ def append_synced(handle: BinaryIO, record: Mapping[str, Any]) -> int:
                 view = view[os.write(fd, view) :]
             os.fsync(fd)
         except BaseException:
-            with contextlib.suppress(OSError):
+            try:
                 os.ftruncate(fd, start)
+            except OSError as exc:
+                _TORN[handle] = exc
             raise
     return start
 
