@@ -41,7 +41,7 @@ from .deadline import Deadlines
 from .extras import ClientExtras
 from .limiter import Limiter
 from .messages import gave_up, misdirected, tenant_down, tenant_unknown
-from .network import certificate_failure, loopback_without_proxy
+from .network import certificate_failure, loopback_without_proxy, trusted_context
 from .observe import ReadObserver, observed
 from .oidc import OidcClient, browser_login
 from .ranges import split_scan
@@ -121,14 +121,9 @@ class SuperOfficeClient(ClientExtras):
             settings.request_deadline_seconds, settings.timeout_seconds,
             None if left is None else monotonic() + left, total, monotonic,
         )  # fmt: skip
-        self._http = httpx.Client(
-            transport=transport,
-            mounts=None if transport is not None else loopback_without_proxy(),
-            timeout=settings.timeout_seconds,
-            follow_redirects=False,
-            headers={"User-Agent": "tasteget"},
-            event_hooks={"request": [self._on_request], "response": [self._on_response]},
-        )
+        self._trusted = trusted_context() if transport is None else None
+        self._http = self._http_client(transport)
+        self._http.event_hooks = {"request": [self._on_request], "response": [self._on_response]}
         self._oidc = self._oidc_client(transport, logins)
         self._keeper = logins
         oidc_logins = None if self._oidc is None or logins is None else (self._oidc, logins)
@@ -157,15 +152,22 @@ class SuperOfficeClient(ClientExtras):
             return None
         if not self.settings.client_id:
             raise ConfigError(_("auth = user needs [superoffice] client_id (the native app's id)"))
-        http = httpx.Client(
+        http = self._http_client(transport)
+        clock = lambda: self._utcnow().timestamp()  # noqa: E731
+        return OidcClient(http, self.login_base, self.settings.client_id, clock)
+
+    def _http_client(self, transport: httpx.BaseTransport | None) -> httpx.Client:
+        """A connection pool: over `transport` (the in-process sandbox), else over the network
+        with this client's one trusted context."""
+        trusted = self._trusted
+        return httpx.Client(
             transport=transport,
-            mounts=None if transport is not None else loopback_without_proxy(),
+            verify=trusted if trusted is not None else True,
+            mounts=loopback_without_proxy(trusted) if trusted is not None else None,
             timeout=self.settings.timeout_seconds,
             follow_redirects=False,
             headers={"User-Agent": "tasteget"},
         )
-        clock = lambda: self._utcnow().timestamp()  # noqa: E731
-        return OidcClient(http, self.login_base, self.settings.client_id, clock)
 
     # -- lifecycle
 
