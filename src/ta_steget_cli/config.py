@@ -12,7 +12,7 @@ import os
 import stat
 import tomllib
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -139,12 +139,17 @@ class Config:
 
 @dataclass(frozen=True)
 class Secrets:
-    """Secrets from the environment. `repr` never shows values."""
+    """Secrets from the environment and the secrets_file, and from the keyring when one is
+    asked for that neither holds. `repr` never shows values."""
 
     values: Mapping[str, str] = dc.field(default_factory=dict, repr=False)
+    # Asked only for a name the run needs: finding the keyring's backend costs ~0.15 s and a
+    # locked keyring may ask the person to unlock it, for secrets this command never uses.
+    keyring: Callable[[str], str | None] | None = dc.field(default=None, repr=False, compare=False)
+    _kept: dict[str, str | None] = dc.field(default_factory=dict, repr=False, compare=False)
 
     def get(self, name: str) -> str | None:
-        value = self.values.get(name)
+        value = self.values.get(name) or self._from_keyring(name)
         return value or None
 
     def require(self, name: str, why: str) -> str:
@@ -155,8 +160,19 @@ class Secrets:
         return value
 
     def all_values(self) -> list[str]:
-        """Every secret value, for redaction."""
-        return [v for v in self.values.values() if v]
+        """Every secret value known so far (the keyring's once asked for), for redaction."""
+        known = [*self.values.values(), *self._kept.values()]
+        return [v for v in known if v]
+
+    def _from_keyring(self, name: str) -> str | None:
+        if self.keyring is None or name not in SECRET_NAMES:
+            return None
+        if name not in self._kept:
+            value = self.keyring(name)
+            if value and name in HEADER_SECRETS:
+                check_header_secret(name, value)
+            self._kept[name] = value
+        return self._kept[name]
 
 
 # ---------------------------------------------------------------- locations
@@ -575,15 +591,13 @@ def load_secrets(config: Config | None, environ: Mapping[str, str] | None = None
     if config is not None and config.secrets_file is not None:
         for name, value in read_secrets_file(config.secrets_file, SECRET_NAMES).items():
             values.setdefault(name, value)
-    if environ is None:  # the real environment: `tasteget secrets set` may have kept the rest
-        from .keychain import get_secret
-
-        for name in SECRET_NAMES:
-            if name not in values and (kept := get_secret(name)):
-                values[name] = kept
     for name in HEADER_SECRETS:
         if name in values:
             check_header_secret(name, values[name])
+    if environ is None:  # the real environment: `tasteget secrets set` may have kept the rest
+        from .keychain import get_secret
+
+        return Secrets(values, keyring=get_secret)
     return Secrets(values)
 
 

@@ -128,7 +128,7 @@ class Runtime:
 
             secrets = self.secrets()
             if self.log_handler is not None:
-                self.log_handler.addFilter(RedactSecrets(secrets.all_values()))
+                self.log_handler.addFilter(RedactSecrets(secrets.all_values))
             transport = None
             if self.sandbox:
                 transport = self._sandbox_transport(today)

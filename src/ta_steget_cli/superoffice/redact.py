@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 _SECRET_PATTERNS = re.compile(
     r"(?:7T|8A):[A-Za-z0-9+/=_\-.~]+"
@@ -18,15 +18,22 @@ class RedactSecrets(logging.Filter):
     The CLI installs it on its handlers; the client itself never logs secrets, this is the net
     under it (an exception text from a library, a careless message elsewhere)."""
 
-    def __init__(self, secret_values: Iterable[str] = ()) -> None:
+    def __init__(self, secret_values: Iterable[str] | Callable[[], Iterable[str]] = ()) -> None:
+        """`secret_values`, or a function giving them: secrets looked up later in the run (a
+        keyring entry asked for at the first login) are then redacted too."""
         super().__init__()
+        if callable(secret_values):
+            self._source = secret_values
+        else:
+            fixed = list(secret_values)
+            self._source = lambda: fixed
+
+    def _values(self) -> list[str]:
         # Longest first, so a secret containing another is replaced whole.
-        self._values = sorted(
-            {v for v in secret_values if v and len(v) >= 4}, key=len, reverse=True
-        )
+        return sorted({v for v in self._source() if v and len(v) >= 4}, key=len, reverse=True)
 
     def redact(self, text: str) -> str:
-        for value in self._values:
+        for value in self._values():
             text = text.replace(value, "***")
         return _SECRET_PATTERNS.sub("***", text)
 
