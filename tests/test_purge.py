@@ -164,6 +164,41 @@ def test_selection_costs_pages_not_persons(sandbox_env: Callable[..., Any]) -> N
     assert not [r for r in tenant.requests if "/v1/Person/" in r[1]]
 
 
+def test_the_last_activities_of_the_first_leavers_are_asked_while_recent_ones_are_read(
+    sandbox_env: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dry run's two activity reads form a chain of round trips: who goes is known chunk by
+    chunk, so the last activities of a chunk's leavers are asked as soon as that chunk's recent
+    ones are in, not after every chunk's. The answer is the same as read one after the other."""
+    asked: list[str] = []
+    by_ids = SuperOfficeClient.by_ids
+
+    def recorded(self: SuperOfficeClient, provider: str, *args: Any, **kwargs: Any) -> Any:
+        if provider == "PersonActivity":
+            asked.append("recent" if " after " in (kwargs.get("filter") or "") else "last")
+        return by_ids(self, provider, *args, **kwargs)
+
+    monkeypatch.setattr(SuperOfficeClient, "by_ids", recorded)
+    tenant = SandboxTenant(persons=0, seed=3, today=AS_OF)
+    expected: dict[int, str] = {}
+    for n in range(700):
+        pid = tenant.add_person("Test", f"P{n}", registered=OLD + timedelta(hours=n))
+        old = OLD + timedelta(days=n % 200)
+        tenant.add_activity(pid, "appointment", date=old)
+        if n % 3 == 0:
+            tenant.add_activity(pid, "document", date=at(CUTOFF + timedelta(days=n)))
+        else:
+            expected[pid] = old.date().isoformat()
+    env = sandbox_env(tenant, superoffice={"max_in_flight": 4})  # page_size 100
+    result = env.run("purge", "--dry-run", "--as-of", AS_OF.isoformat(), "--format", "json")
+    assert result.exit_code == 0, result.output
+    going = {row["person_id"]: row["last_activity"] for row in json.loads(result.stdout)}
+    assert going == expected
+    # Seven chunks at least of each; the first "last" question goes before the last "recent".
+    assert asked.count("recent") >= 7 and asked.count("last") >= 7, asked
+    assert asked.index("last") < len(asked) - 1 - asked[::-1].index("recent"), asked
+
+
 def test_plan_file_is_private_and_holds_the_rule(
     scenario: tuple[Any, dict[str, int]], tmp_path: Path
 ) -> None:

@@ -18,7 +18,7 @@ import csv
 import io
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -146,12 +146,21 @@ def purge_candidates(
         }
         subscribers = subscribed & persons.keys()
         rest = sorted(persons.keys() - subscribers)
-        say(_("reading activities since the cut-off"))
-        since = register.activities(rest, kinds, register.activity_on_or_after(cutoff))
-        active = {a.person_id for a in since if counts_since(a.date, a.registered, cutoff)}
-        say(_("reading the last activity of each"))
-        going = [pid for pid in rest if pid not in active]
-        return persons, subscribers, active, last_activities(register, going, kinds)
+        active: set[int] = set()
+
+        def going() -> Iterator[int]:
+            """Those of `rest` with no activity since the cut-off, chunk by chunk as their
+            recent activities come in: the last activities of a chunk's leavers are asked
+            while later chunks' recent ones are still being read, not after all of them."""
+            say(_("reading activities since the cut-off, and the last one of those who go"))
+            since = register.activity_on_or_after(cutoff)
+            for asked, found in register.activity_chunks(rest, kinds, since):
+                here = {a.person_id for a in found if counts_since(a.date, a.registered, cutoff)}
+                active.update(here)
+                yield from (pid for pid in asked if pid not in here)
+
+        last = last_activities(register, going(), kinds)
+        return persons, subscribers, active, last
 
     # The municipalities ask about the same registrations and nothing else: their scans go on
     # beside the persons, the subscribers and then the activities. (One read of all the
@@ -195,9 +204,11 @@ def last_activities(
     """The latest Stockholm day (dated or registered) of each person's counted activities.
 
     One more chunked query over the persons who go (their activities are all before the cut-off,
-    so no date filter narrows it); chunks are sized from the rows per person seen so far."""
+    so no date filter narrows it); chunks are sized from the rows per person seen so far.
+    `ids` ascending and unique, taken as the chunks are made (they may still be coming)."""
     last: dict[int, date] = {}
-    for a in register.activities(ids, kinds):
+    found = (a for _asked, chunk in register.activity_chunks(ids, kinds) for a in chunk)
+    for a in found:
         for moment in (a.date, a.registered):
             if moment is not None:
                 day = local_date(moment)

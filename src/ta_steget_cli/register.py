@@ -8,6 +8,7 @@ membership (municipality, move status, preferred contact) is always read by filt
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -352,14 +353,26 @@ class Register:
         that fills a page must be split and asked again (two more requests), so a small first
         chunk learns the rows per person and later chunks aim at FILL of a page: requests stay
         near rows / page_size, never one per person."""
-        ids = sorted(set(person_ids))
+        for _asked, found in self.activity_chunks(sorted(set(person_ids)), kinds, *conditions):
+            yield from found
+
+    def activity_chunks(
+        self,
+        person_ids: Iterable[int],
+        kinds: Iterable[str],
+        *conditions: str | None,
+    ) -> Iterator[tuple[list[int], list[Activity]]]:
+        """As `activities`, chunk by chunk: the ids each chunk asked about, with every activity
+        of theirs. `person_ids` must be ascending and unique; they are taken only as chunks
+        are made, so they may come from a read still under way (the purge asks for the last
+        activities of a chunk's leavers while later chunks' recent ones are being read)."""
         kinds = tuple(kinds)
-        if not ids or not kinds:
+        if not kinds:
             return
         query = f.all_of(f.before("registeredDate", self.as_of + timedelta(days=1)), *conditions)
         seen = _ChunkSizes()
 
-        def read(chunk: list[int]) -> list[dict[str, Any]]:
+        def read(chunk: list[int]) -> tuple[list[int], list[Activity]]:
             try:
                 rows = list(
                     self.source.by_ids(
@@ -368,23 +381,21 @@ class Register:
                     )
                 )  # fmt: skip
                 seen.answered(len(chunk), len(rows))
-                return rows
             finally:
                 seen.first_done.set()
+            found = (activity_from_row(row) for row in rows)
+            return chunk, [a for a in found if self.known_by_as_of(a.registered)]
 
         # Chunks side by side, each sized by the rows per person seen so far, in the ids' order.
-        for rows in in_order(read, self._activity_chunks(ids, seen), self.workers):
-            for row in rows:
-                activity = activity_from_row(row)
-                if self.known_by_as_of(activity.registered):
-                    yield activity
+        yield from in_order(read, self._activity_chunks(iter(person_ids), seen), self.workers)
 
-    def _activity_chunks(self, ids: list[int], seen: _ChunkSizes) -> Iterator[list[int]]:
-        start = 0
-        while start < len(ids):
+    def _activity_chunks(self, ids: Iterator[int], seen: _ChunkSizes) -> Iterator[list[int]]:
+        while True:
             size = seen.next_size(self.source.page_size)  # a capping server can lower it
-            yield ids[start : start + size]
-            start += size
+            chunk = list(itertools.islice(ids, size))
+            if not chunk:
+                return
+            yield chunk
 
     # ------------------------------------------------------------ status import
 
