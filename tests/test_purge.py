@@ -164,6 +164,25 @@ def test_selection_costs_pages_not_persons(sandbox_env: Callable[..., Any]) -> N
     assert not [r for r in tenant.requests if "/v1/Person/" in r[1]]
 
 
+def test_the_dry_run_reads_no_addresses_or_phones(
+    scenario: tuple[Any, dict[str, int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The least personal data that lets the administrator act: a name, no contact details."""
+    selected: set[str] = set()
+    scan = SuperOfficeClient.scan
+
+    def recorded(self: SuperOfficeClient, provider: str, **kwargs: Any) -> Any:
+        selected.update(kwargs.get("select") or ())
+        return scan(self, provider, **kwargs)
+
+    monkeypatch.setattr(SuperOfficeClient, "scan", recorded)
+    env, p = scenario
+    items, _ = dry_run_ids(env)
+    assert {i["person_id"] for i in items} == {p[name] for name in GOING}
+    assert "fullName" in selected
+    assert not {c for c in selected if "email" in c.lower() or "phone" in c.lower()}, selected
+
+
 def test_the_last_activities_of_the_first_leavers_are_asked_while_recent_ones_are_read(
     sandbox_env: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -56,6 +56,10 @@ log = logging.getLogger("ta_steget_cli.purge")
 # block (0.5 % of the two calls per person), and a person's activity is at most one block's
 # worth of time (100 persons at 10 calls/s: 20 s) old when the delete goes.
 RECHECK_BLOCK = 100
+# What the dry run needs of each candidate: a name to show, the registration to judge by, and
+# the update time the plan's delete is conditioned on. No addresses or phones: the register's
+# older half is read, and the least personal data that lets the administrator act is a name.
+CANDIDATE_COLUMNS = ("personId", "fullName", "personRegisteredDate", "personUpdatedDate")
 
 
 class PersonClient(ArchiveSource, Protocol):
@@ -136,7 +140,7 @@ def purge_candidates(
         activity day of those who go."""
         found, subscribed = together(
             register.workers,
-            lambda: list(register.persons(before)),
+            lambda: list(register.persons(before, columns=CANDIDATE_COLUMNS)),
             lambda: register.subscribers(before),
         )
         persons = {

@@ -179,10 +179,13 @@ class Register:
 
     # ------------------------------------------------------------ persons
 
-    def persons(self, *conditions: str | None) -> Iterator[Person]:
-        """Persons matching all conditions, registered by the end of as_of."""
+    def persons(
+        self, *conditions: str | None, columns: Sequence[str] = PERSON_COLUMNS
+    ) -> Iterator[Person]:
+        """Persons matching all conditions, registered by the end of as_of, with `columns`
+        (personId and personRegisteredDate among them); the rest of a Person stays empty."""
         query = f.all_of(self.registered_by_as_of(), *conditions)
-        for row in self.source.scan("Person", select=PERSON_COLUMNS, filter=query):
+        for row in self.source.scan("Person", select=columns, filter=query):
             person = person_from_row(row)
             if self.known_by_as_of(person.registered):
                 yield person
@@ -192,12 +195,8 @@ class Register:
         `contact`): what a rule over many persons needs. Names and addresses are read for the
         few a list shows (`with_details`), so the register's personal data is neither sent nor
         held for everyone."""
-        query = f.all_of(self.registered_by_as_of(), *conditions)
         select = REGISTRATION_COLUMNS + (("personAssociateId",) if contact else ())
-        for row in self.source.scan("Person", select=select, filter=query):
-            person = person_from_row(row)
-            if self.known_by_as_of(person.registered):
-                yield person
+        return self.persons(*conditions, columns=select)
 
     def with_details(self, persons: Mapping[int, Person]) -> dict[int, Person]:
         """The same persons with every column a list shows, read by id; one the archive no
