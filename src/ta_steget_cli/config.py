@@ -12,7 +12,7 @@ import os
 import stat
 import tomllib
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -29,6 +29,8 @@ from .errors import ConfigError
 from .files import POSIX_PERMISSIONS
 from .i18n import N_, _
 from .secrets_file import HEADER_SECRETS, check_header_secret, read_secrets_file
+from .secrets_file import SECRET_NAMES as SECRET_NAMES
+from .secrets_file import Secrets as Secrets
 from .workdays import DUE_WORKING_DAYS
 
 AUTH_MODES = ("user", "system_user", "ticket", "bearer", "basic")
@@ -37,16 +39,6 @@ ACTIVITY_KINDS = ("appointment", "document", "chat", "formSubmission", "mailing"
 # Mass mailings reach everyone: never a personal first response (the contract's activity kinds).
 NEVER_A_RESPONSE = frozenset({"mailing"})
 LANGUAGES = ("sv", "en")
-SECRET_NAMES = (
-    "TASTEGET_TICKET",
-    "TASTEGET_APP_TOKEN",
-    "TASTEGET_SYSTEM_TOKEN",
-    "TASTEGET_PRIVATE_KEY_FILE",
-    "TASTEGET_ACCESS_TOKEN",
-    "TASTEGET_USERNAME",
-    "TASTEGET_PASSWORD",
-    "TASTEGET_SMTP_PASSWORD",
-)
 APP_NAME = "tasteget"
 
 
@@ -135,44 +127,6 @@ class Config:
     secrets_file: Path | None = None
     warnings: tuple[str, ...] = ()  # one line each, for stderr (retired keys)
     run: RunSettings = dc.field(default_factory=RunSettings)
-
-
-@dataclass(frozen=True)
-class Secrets:
-    """Secrets from the environment and the secrets_file, and from the keyring when one is
-    asked for that neither holds. `repr` never shows values."""
-
-    values: Mapping[str, str] = dc.field(default_factory=dict, repr=False)
-    # Asked only for a name the run needs: finding the keyring's backend costs ~0.15 s and a
-    # locked keyring may ask the person to unlock it, for secrets this command never uses.
-    keyring: Callable[[str], str | None] | None = dc.field(default=None, repr=False, compare=False)
-    _kept: dict[str, str | None] = dc.field(default_factory=dict, repr=False, compare=False)
-
-    def get(self, name: str) -> str | None:
-        value = self.values.get(name) or self._from_keyring(name)
-        return value or None
-
-    def require(self, name: str, why: str) -> str:
-        value = self.get(name)
-        if not value:
-            text = _("{name} is not set in the environment; {why} needs it")
-            raise ConfigError(text.format(name=name, why=why))
-        return value
-
-    def all_values(self) -> list[str]:
-        """Every secret value known so far (the keyring's once asked for), for redaction."""
-        known = [*self.values.values(), *self._kept.values()]
-        return [v for v in known if v]
-
-    def _from_keyring(self, name: str) -> str | None:
-        if self.keyring is None or name not in SECRET_NAMES:
-            return None
-        if name not in self._kept:
-            value = self.keyring(name)
-            if value and name in HEADER_SECRETS:
-                check_header_secret(name, value)
-            self._kept[name] = value
-        return self._kept[name]
 
 
 # ---------------------------------------------------------------- locations

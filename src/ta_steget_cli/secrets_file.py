@@ -1,16 +1,29 @@
-"""The secrets file a config may point to, and what a secret must look like to be sent."""
+"""A run's secrets (from the environment, the secrets file a config may point to, or the
+keyring), and what a secret must look like to be sent."""
 
 from __future__ import annotations
 
+import dataclasses as dc
 import stat
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError
 from .files import POSIX_PERMISSIONS
 from .i18n import _
 
+SECRET_NAMES = (
+    "TASTEGET_TICKET",
+    "TASTEGET_APP_TOKEN",
+    "TASTEGET_SYSTEM_TOKEN",
+    "TASTEGET_PRIVATE_KEY_FILE",
+    "TASTEGET_ACCESS_TOKEN",
+    "TASTEGET_USERNAME",
+    "TASTEGET_PASSWORD",
+    "TASTEGET_SMTP_PASSWORD",
+)
 # Secrets that travel in HTTP headers, which carry ASCII only: anything else is a copy-paste
 # accident (a curly quote, a line break) that no retry will mend.
 HEADER_SECRETS = (
@@ -91,3 +104,41 @@ def _unquoted(value: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
         return value[1:-1]
     return value
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Secrets from the environment and the secrets_file, and from the keyring when one is
+    asked for that neither holds. `repr` never shows values."""
+
+    values: Mapping[str, str] = dc.field(default_factory=dict, repr=False)
+    # Asked only for a name the run needs: finding the keyring's backend costs ~0.15 s and a
+    # locked keyring may ask the person to unlock it, for secrets this command never uses.
+    keyring: Callable[[str], str | None] | None = dc.field(default=None, repr=False, compare=False)
+    _kept: dict[str, str | None] = dc.field(default_factory=dict, repr=False, compare=False)
+
+    def get(self, name: str) -> str | None:
+        value = self.values.get(name) or self._from_keyring(name)
+        return value or None
+
+    def require(self, name: str, why: str) -> str:
+        value = self.get(name)
+        if not value:
+            text = _("{name} is not set in the environment; {why} needs it")
+            raise ConfigError(text.format(name=name, why=why))
+        return value
+
+    def all_values(self) -> list[str]:
+        """Every secret value known so far (the keyring's once asked for), for redaction."""
+        known = [*self.values.values(), *self._kept.values()]
+        return [v for v in known if v]
+
+    def _from_keyring(self, name: str) -> str | None:
+        if self.keyring is None or name not in SECRET_NAMES:
+            return None
+        if name not in self._kept:
+            value = self.keyring(name)
+            if value and name in HEADER_SECRETS:
+                check_header_secret(name, value)
+            self._kept[name] = value
+        return self._kept[name]
