@@ -106,13 +106,8 @@ def plain(value: Any) -> Any:
 
 
 def as_record(item: Any) -> dict[str, Any]:
-    # Field by field rather than `asdict`, which deep-copies every value first: at 50,000
-    # rows that copy was most of the time spent writing the JSON.
-    if is_dataclass(item) and not isinstance(item, type):
-        return {f.name: plain(getattr(item, f.name)) for f in fields(item)}
-    if isinstance(item, Mapping):
-        return {k: plain(v) for k, v in item.items()}
-    raise TypeError(f"cannot render {type(item).__name__}")
+    # Field by field (raw_record), not `asdict`, which deep-copies every value first.
+    return {k: plain(v) for k, v in raw_record(item).items()}
 
 
 def cell_text(value: Any) -> str:
