@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ta_steget_cli.superoffice.limiter import WINDOW_MARGIN, Limiter, window_of
+from ta_steget_cli.superoffice.limiter import Limiter, window_of
 
 from .helpers import most_in_one_second
 
@@ -51,9 +51,9 @@ def recorded(limiter: Limiter) -> RecordedStarts:
 
 
 def test_window_of_rates() -> None:
-    assert window_of(10) == (10, 1.0 + WINDOW_MARGIN)
-    assert window_of(2.5) == (2, 1.0 + WINDOW_MARGIN)  # half a start cannot be sent
-    assert window_of(0.5) == (1, 2.0 + WINDOW_MARGIN)
+    assert window_of(10) == (10, 1.0)
+    assert window_of(2.5) == (2, 1.0)  # half a start cannot be sent
+    assert window_of(0.5) == (1, 2.0)
     with pytest.raises(ValueError):
         window_of(0)
 
@@ -65,7 +65,7 @@ def test_a_burst_of_the_rate_then_a_wait_of_the_window() -> None:
     for _ in range(9):
         limiter.start()
         limiter.finish()
-    window = 1.0 + WINDOW_MARGIN
+    window = 1.0
     assert starts.all == [0.0] * 4 + [pytest.approx(window)] * 4 + [pytest.approx(2 * window)]
 
 
