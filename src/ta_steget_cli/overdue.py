@@ -157,19 +157,15 @@ def card_link(web_url: str | None, person_id: int) -> str | None:
 def overdue_item(
     person: Person,
     *,
+    due: date,
+    status: str,
     kommuner: tuple[str, ...],
     preferred: str | None,
     as_of: date,
     calendar: Calendar,
-    rule: Rule,
-    due_soon: int | None,
     web_url: str | None = None,
-) -> OverdueItem | None:
-    """The list line of an unanswered person, or None when not (yet) due."""
-    due = due_date(person, calendar, rule.working_days)
-    status = status_on(due, as_of, calendar, due_soon)
-    if status is None:
-        return None
+) -> OverdueItem:
+    """The list line of an unanswered person whose answer was (or is soon) due on `due`."""
     assert person.registered is not None
     return OverdueItem(
         person_id=person.person_id,
@@ -361,23 +357,24 @@ def item_list(
 ) -> list[OverdueItem]:
     """The lines of the unanswered `persons` that are due (or due soon), most overdue first;
     the names and addresses are read for those only."""
-    as_of = register.as_of
-    due = {
-        pid: person
-        for pid, person in persons.items()
-        if status_on(due_date(person, calendar, rule.working_days), as_of, calendar, due_soon)
-    }
+    judged: dict[int, tuple[date, str]] = {}
+    for pid, person in persons.items():
+        due = due_date(person, calendar, rule.working_days)
+        status = status_on(due, register.as_of, calendar, due_soon)
+        if status is not None:
+            judged[pid] = (due, status)
+    listed = register.with_details({pid: persons[pid] for pid in judged})
     items = [
         overdue_item(
             person,
+            due=judged[pid][0],
+            status=judged[pid][1],
             kommuner=details.memberships.get(pid, ()),
             preferred=details.preferred.get(pid),
             as_of=register.as_of,
             calendar=calendar,
-            rule=rule,
-            due_soon=due_soon,
             web_url=register.config.superoffice.web_url,
         )
-        for pid, person in register.with_details(due).items()
+        for pid, person in listed.items()
     ]
-    return sorted((i for i in items if i is not None), key=sort_key)
+    return sorted(items, key=sort_key)
