@@ -5,6 +5,8 @@ max_in_flight) and what people see (the same rows, byte for byte, with one worke
 from __future__ import annotations
 
 import json
+import platform
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -14,6 +16,7 @@ from typing import Any
 import pytest
 
 from ta_steget_cli import journal as j
+from ta_steget_cli.parallel import share_malloc_arenas
 from ta_steget_cli.sandbox import SandboxTenant
 from ta_steget_cli.superoffice.limiter import Limiter
 
@@ -183,3 +186,11 @@ def test_a_short_scan_costs_what_it_did() -> None:
     ids = list(range(1, 16))
     assert split_scan_ids(ids, page_size=10, workers=4) == (ids, 2)
     assert split_scan_ids(ids, page_size=5, workers=4)[0] == ids
+
+
+def test_workers_share_two_malloc_arenas_where_glibc_allows() -> None:
+    """glibc gives every allocating thread an arena of its own, where freed pages of parsed
+    answers stay: on glibc the setting is taken (and only there is it tried)."""
+    glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert share_malloc_arenas() is glibc
+    assert share_malloc_arenas() is glibc  # once per process; asking again changes nothing

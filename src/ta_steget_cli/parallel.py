@@ -7,6 +7,9 @@ worker under the one rate limit; here nothing waits on the clock.
 
 from __future__ import annotations
 
+import ctypes
+import functools
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -17,6 +20,24 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 _NOT_STARTED = object()  # a step left alone because an earlier one failed
+# glibc's mallopt parameter for the most malloc arenas (malloc.h).
+_M_ARENA_MAX = -8
+
+
+@functools.cache
+def share_malloc_arenas() -> bool:
+    """On Linux with glibc, at most two malloc arenas for the whole process: glibc gives each
+    thread that allocates an arena of its own, and the answers workers parse leave their freed
+    pages in it (at 50,000 persons `status list` and `report` peaked 4-5 MB higher than one
+    request at a time, and no higher with two arenas). The GIL already serialises nearly all
+    allocation, so sharing costs no speed. True when glibc took the setting."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(_M_ARENA_MAX, 2))
+    except (OSError, AttributeError):  # not glibc (musl has no libc.so.6 nor mallopt)
+        return False
 
 
 def in_order(work: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
@@ -41,6 +62,7 @@ def in_order(work: Callable[[T], R], items: Iterable[T], workers: int) -> Iterat
             stop.set()
             raise
 
+    share_malloc_arenas()
     with ThreadPoolExecutor(workers, thread_name_prefix="tasteget") as pool:
         try:
             yield from _answers(pool, step, iter(items), workers + 1, stop)
