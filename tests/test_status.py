@@ -102,6 +102,25 @@ def test_list_requests_filter_on_item_ids_not_one_per_person(sandbox_env, tenant
     assert not [r for r in tenant.requests if "/v1/Person/" in r[1]]
 
 
+def test_list_reads_no_addresses_or_phones(sandbox_env, tenant, monkeypatch):
+    """The list shows name, status and dates: the persons' addresses and phones stay in the
+    tenant (only the review, which shows how to reach them, reads them)."""
+    selected: set[str] = set()
+    scan = SuperOfficeClient.scan
+
+    def recorded(self: SuperOfficeClient, provider: str, **kwargs: Any) -> Any:
+        selected.update(kwargs.get("select") or ())
+        return scan(self, provider, **kwargs)
+
+    monkeypatch.setattr(SuperOfficeClient, "scan", recorded)
+    env = sandbox_env(tenant)
+    result = env.run("status", "list", "--kommun", "Krokom", "--as-of", DAY, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert [i["name"] for i in json.loads(result.stdout)] == ["Anna Öberg", "Bo O'Brien", "Cia Ek"]
+    assert "fullName" in selected
+    assert not {c for c in selected if "email" in c.lower() or "phone" in c.lower()}, selected
+
+
 def test_list_bad_input(sandbox_env, tenant):
     env = sandbox_env(tenant)
     unknown = env.run("status", "list", "--kommun", "Oslo")

@@ -15,8 +15,12 @@ from .config import fold_name
 from .models import Activity, Person
 from .move_status import status_key
 from .parallel import in_order, together
-from .register import Register
+from .register import PERSON_COLUMNS, Register
 from .workdays import local_date
+
+# What `status list` shows of a person (and the responsible user, for `--our-contact` by name):
+# no addresses or phones, which only the review shows.
+LIST_COLUMNS = ("personId", "fullName", "personRegisteredDate", "personAssociateId")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +83,9 @@ def review_items(
         ours = register.our_contact_filter(contact.associate_id)
 
     def contacts() -> tuple[list[Person], dict[int, date]]:
-        found = [p for p in register.persons(area, wanted, ours) if is_ours(p.our_contact, contact)]
+        columns = PERSON_COLUMNS if details else LIST_COLUMNS
+        rows = register.persons(area, wanted, ours, columns=columns)
+        found = [p for p in rows if is_ours(p.our_contact, contact)]
         ids = [p.person_id for p in found]
         return found, last_activities(register.activities(ids, config.purge.activity_kinds), as_of)
 
